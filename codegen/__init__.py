@@ -1,0 +1,1 @@
+"""tfc.codegen: code generators from the IR (LLVM for the host CPU, BANG C for the MLU)."""

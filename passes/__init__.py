@@ -1,0 +1,1 @@
+"""tfc.passes: transformations over the IR (they import tfc.ir only)."""

@@ -1,0 +1,1 @@
+"""Execution: the reference interpreter (and, later, native loaders and the MLU simulator)."""
