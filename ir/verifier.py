@@ -86,4 +86,4 @@ def _verify_op(op: Operation, function: Function, errors: list[str], is_last: bo
         return
     for i, (d, t) in enumerate(zip(declared, inferred)):
         if not d.is_compatible_with(t):
-            errors.append(f"{where(op, function)}: result {i} is declared {d} but the operands give {t}")
+            errors.append(f"{where(op, function)}: result {i} is declared {d} but its operands and attributes give {t}")
