@@ -141,6 +141,24 @@ def run(file, inputs, function_name, output_dir):
                    f"{type.dtype.ir_name}> = {body}")
 
 
+@main.command()
+@click.argument("pattern", required=False, default="")
+def ops(pattern):
+    """List the op table (ops whose name contains PATTERN): operands, attributes, traits."""
+    from tfc.ir.opdef import OPS, REQUIRED
+
+    for name in sorted(n for n in OPS if pattern in n):
+        opdef = OPS[name]
+        operands = ", ".join(o.name + ("..." if o.variadic else "") for o in opdef.operands)
+        attrs = ", ".join(
+            f"{a.name}: {a.kind}" + ("" if a.default is REQUIRED else f" = {a.default!r}")
+            for a in opdef.attrs)
+        traits = ", ".join(sorted(opdef.traits))
+        click.echo(f"{name}({operands})" + (f" {{{attrs}}}" if attrs else "") + f"  [{traits}]")
+        if opdef.doc:
+            click.echo(f"    {opdef.doc.strip().splitlines()[0]}")
+
+
 def pick_function(module, name: str | None):
     functions = list(module)
     if name is not None:

@@ -58,6 +58,8 @@ class DType:
     @property
     def min(self):
         """Smallest finite value (TF's `dtype.min`)."""
+        if self == bfloat16:
+            return -_BFLOAT16_MAX
         if self.is_floating:
             return float(np.finfo(self.numpy).min)
         if self.is_integer or self.is_quantized:
@@ -69,6 +71,8 @@ class DType:
     @property
     def max(self):
         """Largest finite value (TF's `dtype.max`)."""
+        if self == bfloat16:
+            return _BFLOAT16_MAX
         if self.is_floating:
             return float(np.finfo(self.numpy).max)
         if self.is_integer or self.is_quantized:
@@ -82,6 +86,9 @@ class DType:
 
     def __str__(self) -> str:
         return self.ir_name
+
+
+_BFLOAT16_MAX = 3.3895313892515355e38   # (2 - 2**-7) * 2**127
 
 
 def _np(name: str) -> np.dtype:

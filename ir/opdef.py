@@ -109,9 +109,8 @@ class OpDef:
         return list(result)
 
     def check_operands(self, operand_types: list[TensorType]) -> None:
-        groups = self.operand_groups(len(operand_types))
-        for operand, types in groups:
-            for t in types:
+        for operand, positions in self.operand_groups(len(operand_types)):
+            for t in (operand_types[i] for i in positions):
                 if operand.dtypes is not None and t.dtype not in operand.dtypes:
                     allowed = ", ".join(d.name for d in operand.dtypes)
                     raise InferenceError(

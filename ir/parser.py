@@ -168,6 +168,7 @@ class Parser:
         if self.accept("}"):
             return attrs
         while True:
+            self.skip()
             start = self.pos
             name = self.match(_IDENT, "an attribute name")
             if name in attrs:
@@ -218,6 +219,8 @@ class Parser:
         if not type.is_static:
             raise self.error(f"a dense constant needs a fully known shape, got {type}")
         dtype = type.dtype.numpy
+        if (type.dtype.is_integer or type.dtype.is_bool or type.dtype.is_quantized) and _has_fraction(literal):
+            raise self.error(f"bad dense literal: {type.dtype.name} elements must be integers", start)
         if dtype is None:
             raise self.error(f"dense constants cannot hold {type.dtype.name}")
         try:
@@ -369,6 +372,7 @@ class Parser:
                 if self.accept(")"):
                     break
                 self.expect(",", "',' or ')'")
+        self.skip()
         attrs_pos = self.pos
         attrs = self.parse_attr_dict() if self.peek("{") else {}
         try:
@@ -383,6 +387,7 @@ class Parser:
                     break
                 self.expect(",", "',' or ')'")
         self.expect(":", "':' and the op's type signature")
+        self.skip()
         sig_pos = self.pos
         self.expect("(")
         operand_types = self.parse_types(")")
@@ -418,6 +423,12 @@ class Parser:
         self.expect("}", "an op or '}'")
         self.scopes.pop()
         return block
+
+
+def _has_fraction(literal) -> bool:
+    if isinstance(literal, list):
+        return any(_has_fraction(x) for x in literal)
+    return isinstance(literal, float)
 
 
 def _number(text: str):

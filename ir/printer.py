@@ -93,14 +93,24 @@ def is_splat(array: np.ndarray) -> bool:
     return array.tobytes() == np.full_like(array, array.flat[0]).tobytes()
 
 
+def has_unusual_nan(array: np.ndarray) -> bool:
+    """A NaN whose sign or payload differs from numpy's: text would lose it, hex keeps it."""
+    if array.dtype.kind != "f":
+        return False
+    nans = array[np.isnan(array)]
+    canonical = np.array(np.nan, array.dtype).tobytes()
+    return any(x.tobytes() != canonical for x in nans)
+
+
 def format_dense(array: np.ndarray, type: TensorType | None = None) -> str:
     """`dense<...> : tensor<...>`: a splat, a nested list for small tensors, or the
     little-endian bytes in hex for large ones (exact for every dtype)."""
     type = type or TensorType(array.shape, dt.from_numpy(array.dtype))
     dtype = dt.from_numpy(array.dtype)
-    if is_splat(array):
+    exact_as_text = dtype == dt.string or not (dtype.is_complex or has_unusual_nan(array))
+    if exact_as_text and is_splat(array):
         body = _dense_element(array.flat[0], dtype)
-    elif dtype != dt.string and (array.size > DENSE_LIST_LIMIT or dtype.is_complex):
+    elif not exact_as_text or (array.size > DENSE_LIST_LIMIT and dtype != dt.string):
         body = '"0x' + hex_bytes(array) + '"'
     else:
         body = _nested(array, dtype)

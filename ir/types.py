@@ -72,4 +72,6 @@ def merge_shapes(a, b):
         return b
     if b is None:
         return a
+    if len(a) != len(b):
+        raise ValueError(f"shapes of rank {len(a)} and {len(b)} cannot be merged")
     return tuple(y if x is None else x for x, y in zip(a, b))

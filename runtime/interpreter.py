@@ -62,7 +62,8 @@ def run_function(function: Function, inputs: Sequence | Mapping[str, object]) ->
     env: dict[int, np.ndarray] = {}
     for i, (arg, value) in enumerate(zip(args, inputs)):
         env[id(arg)] = check_input(value, arg.type, arg.name_hint or f"arg{i}")
-    return _run_block(function.body, env)
+    # Results never alias the inputs or the IR's constants.
+    return [np.array(v, copy=True) for v in _run_block(function.body, env)]
 
 
 def _run_block(block: Block, env: dict[int, np.ndarray]) -> list[np.ndarray]:
