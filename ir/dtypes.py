@@ -81,11 +81,23 @@ class DType:
             return True
         raise TypeError(f"{self.name} has no maximum")
 
+    @property
+    def base_dtype(self) -> "DType":
+        return self
+
+    @property
+    def as_numpy_dtype(self):
+        return None if self.numpy is None else self.numpy.type
+
+    @property
+    def size(self) -> int:
+        return self.itemsize
+
     def __repr__(self) -> str:
         return f"tf.{self.name}"
 
     def __str__(self) -> str:
-        return self.ir_name
+        return f"<dtype: '{self.name}'>"
 
 
 _BFLOAT16_MAX = 3.3895313892515355e38   # (2 - 2**-7) * 2**127

@@ -40,7 +40,7 @@ def _check_shape(shape) -> tuple[int, ...]:
 def _float_dtype(attrs) -> dt.DType:
     dtype = attrs["dtype"]
     if dtype not in _FLOATS:
-        raise InferenceError(f"attribute 'dtype' must be one of f16, f32, f64, got {dtype}")
+        raise InferenceError(f"attribute 'dtype' must be one of f16, f32, f64, got {dtype.ir_name}")
     return dtype
 
 
@@ -75,7 +75,7 @@ def _infer_uniform_int(types, attrs):
     _check_counter(types[0])
     dtype = attrs["dtype"]
     if dtype not in _INT_OUT:
-        raise InferenceError(f"attribute 'dtype' must be i32 or i64, got {dtype}")
+        raise InferenceError(f"attribute 'dtype' must be i32 or i64, got {dtype.ir_name}")
     lo, hi = attrs["minval"], attrs["maxval"]
     for name, value in (("minval", lo), ("maxval", hi)):
         if not dtype.min <= value <= dtype.max:

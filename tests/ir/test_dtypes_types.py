@@ -43,7 +43,7 @@ def test_every_tf1_dtype(name, ir_name, kind, bits, numpy):
         assert d.numpy is None
     else:
         assert d.numpy == np.dtype(numpy)
-    assert str(d) == ir_name
+    assert str(d) == f"<dtype: '{d.name}'>" and d.ir_name == ir_name
     assert repr(d) == f"tf.{name}"
 
 
