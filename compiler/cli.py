@@ -142,6 +142,49 @@ def run(file, inputs, function_name, output_dir):
 
 
 @main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False),
+              help="Where to write the results (default: MODEL_tfc next to the current directory).")
+@click.option("--emit", "emit", multiple=True, type=click.Choice(["ir"]), default=("ir",),
+              show_default=True, help="What to write: ir = the frozen IR (model.tfc). Repeatable.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="The size given to the inputs' unknown leading dimension.")
+@click.option("--outputs", "output_names", default=None, metavar="NAME,...",
+              help="Compute these tensors (keys of the file's `outputs` or graph tensor names) instead.")
+def compile(model, output_dir, emit, batch, output_names):
+    """Compile a model file (see README: it defines `inputs` and `outputs`)."""
+    import json
+
+    from tfc.ir import print_module
+    from tfc.model import ModelError, freeze, load_model, select_outputs
+
+    try:
+        loaded = load_model(model)
+        if output_names:
+            select_outputs(loaded, [n.strip() for n in output_names.split(",") if n.strip()])
+        module = freeze(loaded, batch=batch)
+    except ModelError as e:
+        raise UserError(str(e)) from None
+    out = Path(output_dir or f"{Path(model).stem}_tfc")
+    out.mkdir(parents=True, exist_ok=True)
+    function = module["main"]
+    if "ir" in emit:
+        (out / "model.tfc").write_text(print_module(module), encoding="utf-8")
+    manifest = {
+        "source": str(model),
+        "target": "cpu",
+        "batch": batch,
+        "inputs": [{"name": a.name_hint, "shape": list(a.type.shape), "dtype": a.type.dtype.name}
+                   for a in function.args],
+        "outputs": [{"name": n, "shape": list(t.shape), "dtype": t.dtype.name}
+                    for n, t in zip(function.attributes["outputs"], function.result_types)],
+        "files": {"ir": "model.tfc"} if "ir" in emit else {},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"wrote {out}/ ({', '.join(sorted(manifest['files']))} and manifest.json)")
+
+
+@main.command()
 @click.argument("pattern", required=False, default="")
 def ops(pattern):
     """List the op table (ops whose name contains PATTERN): operands, attributes, traits."""

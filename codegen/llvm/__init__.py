@@ -1,0 +1,1 @@
+"""The LLVM backend for the host CPU."""
