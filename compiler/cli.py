@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from tfc.ir import dtypes
+
 
 class UserError(click.ClickException):
     """A bad file or input: printed as one line, exit status 2."""
@@ -46,16 +48,15 @@ def load_ir(path: str):
     return module
 
 
-def parse_input(spec: str, function) -> tuple[str, np.ndarray]:
+def parse_input(spec: str, dtypes_by_name: dict, what: str) -> tuple[str, np.ndarray]:
     """`NAME=FILE.npy`, `NAME=FILE.npz` (its only array), or `NAME=LITERAL` (a number or nested
     list, converted to the argument's dtype)."""
     name, sep, source = spec.partition("=")
     if not sep or not name:
         raise UserError(f"--input {spec!r}: expected NAME=FILE.npy or NAME=VALUE")
-    args = {a.name_hint or f"arg{i}": a for i, a in enumerate(function.args)}
-    if name not in args:
-        raise UserError(f"--input {name}: @{function.name} has no argument '{name}' "
-                        f"(it takes {', '.join(args) or 'none'})")
+    if name not in dtypes_by_name:
+        raise UserError(f"--input {name}: {what} has no argument '{name}' "
+                        f"(it takes {', '.join(dtypes_by_name) or 'none'})")
     if source.endswith((".npy", ".npz")):
         try:
             value = np.load(source, allow_pickle=False)
@@ -70,12 +71,11 @@ def parse_input(spec: str, function) -> tuple[str, np.ndarray]:
         literal = ast.literal_eval(source)
     except (ValueError, SyntaxError):
         raise UserError(f"--input {name}: {source!r} is neither a .npy/.npz file nor a number or list") from None
-    dtype = args[name].type.dtype.numpy
+    dtype = dtypes_by_name[name]
     try:
         return name, np.asarray(literal, dtype=dtype)
     except (ValueError, TypeError, OverflowError) as e:
-        raise UserError(f"--input {name}: cannot make a {args[name].type.dtype.name} tensor of "
-                        f"{source!r}: {e}") from None
+        raise UserError(f"--input {name}: cannot make a {dtype} tensor of {source!r}: {e}") from None
 
 
 def output_names(function) -> list[str]:
@@ -109,52 +109,81 @@ def opt(file, output):
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path(exists=False))
 @click.option("-i", "--input", "inputs", multiple=True, metavar="NAME=FILE.npy|VALUE",
               help="An argument's value: a .npy/.npz file or a literal such as [[1, 2]]. Repeatable.")
 @click.option("-f", "--function", "function_name", default=None,
-              help="The function to run (default: main, or the module's only function).")
+              help="The function to run in an IR file (default: main, or the module's only function).")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False),
               help="Save each result as NAME.npy in this folder instead of printing it.")
-def run(file, inputs, function_name, output_dir):
-    """Run an IR FILE on the reference interpreter and print (or save) its results."""
-    from tfc.runtime.interpreter import InterpreterError, run_function
-
-    module = load_ir(file)
-    function = pick_function(module, function_name)
-    values = dict(parse_input(spec, function) for spec in inputs)
-    try:
-        results = run_function(function, values)
-    except InterpreterError as e:
-        raise UserError(_one_line(e)) from None
-    names = output_names(function)
+def run(path, inputs, function_name, output_dir):
+    """Run PATH: an IR file on the reference interpreter, or a folder from `tfc compile` natively."""
+    if Path(path).is_dir():
+        names, results = _run_compiled(path, inputs)
+    else:
+        names, results = _run_ir(path, inputs, function_name)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         for name, value in zip(names, results):
-            path = Path(output_dir) / f"{name}.npy"
-            np.save(path, value)
-            click.echo(f"wrote {path}")
+            target = Path(output_dir) / f"{name}.npy"
+            np.save(target, value)
+            click.echo(f"wrote {target}")
         return
-    for name, value, type in zip(names, results, function.result_types):
-        body = np.array2string(np.asarray(value), separator=", ", threshold=200)
-        click.echo(f"{name}: tensor<{'x'.join(map(str, value.shape))}{'x' if value.ndim else ''}"
-                   f"{type.dtype.ir_name}> = {body}")
+    for name, value in zip(names, results):
+        value = np.asarray(value)
+        body = np.array2string(value, separator=", ", threshold=200)
+        dtype = dtypes.from_numpy(value.dtype).ir_name
+        click.echo(f"{name}: tensor<{''.join(f'{d}x' for d in value.shape)}{dtype}> = {body}")
+
+
+def _run_ir(path, inputs, function_name):
+    from tfc.runtime.interpreter import InterpreterError, run_function
+
+    module = load_ir(path)
+    function = pick_function(module, function_name)
+    specs = {a.name_hint or f"arg{i}": a.type.dtype.numpy for i, a in enumerate(function.args)}
+    values = dict(parse_input(spec, specs, f"@{function.name}") for spec in inputs)
+    try:
+        return output_names(function), run_function(function, values)
+    except InterpreterError as e:
+        raise UserError(_one_line(e)) from None
+
+
+def _run_compiled(folder, inputs):
+    from tfc.codegen.llvm.native import NativeError
+    from tfc.runtime.cpu import LoadError, load
+
+    try:
+        model = load(folder)
+    except LoadError as e:
+        raise UserError(str(e)) from None
+    specs = {s.name: s.dtype for s in model.inputs}
+    values = dict(parse_input(spec, specs, folder) for spec in inputs)
+    try:
+        return [s.name for s in model.outputs], model(values)
+    except (ValueError, NativeError) as e:
+        raise UserError(_one_line(e)) from None
 
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False),
-              help="Where to write the results (default: MODEL_tfc next to the current directory).")
-@click.option("--emit", "emit", multiple=True, type=click.Choice(["ir"]), default=("ir",),
-              show_default=True, help="What to write: ir = the frozen IR (model.tfc). Repeatable.")
+              help="Where to write the results (default: ./MODEL_tfc).")
+@click.option("--target", type=click.Choice(["cpu"]), default="cpu", show_default=True,
+              help="The processor to compile for.")
+@click.option("--emit", "emit", multiple=True, type=click.Choice(["ir", "llvm", "asm", "obj", "so"]),
+              help="Write only these forms (repeatable): ir = the frozen IR, llvm = optimized LLVM IR, "
+                   "asm = assembly, obj/so = the object file / shared library with header and weights. "
+                   "Default: obj, so, header, weights, IR and manifest.")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="The size given to the inputs' unknown leading dimension.")
 @click.option("--outputs", "output_names", default=None, metavar="NAME,...",
               help="Compute these tensors (keys of the file's `outputs` or graph tensor names) instead.")
-def compile(model, output_dir, emit, batch, output_names):
-    """Compile a model file (see README: it defines `inputs` and `outputs`)."""
+def compile(model, output_dir, target, emit, batch, output_names):
+    """Compile a model file (it defines `inputs` and `outputs`; see the README)."""
     import json
 
+    from tfc.aot import write_cpu_artifacts
     from tfc.ir import print_module
     from tfc.model import ModelError, freeze, load_model, select_outputs
 
@@ -167,21 +196,20 @@ def compile(model, output_dir, emit, batch, output_names):
         raise UserError(str(e)) from None
     out = Path(output_dir or f"{Path(model).stem}_tfc")
     out.mkdir(parents=True, exist_ok=True)
-    function = module["main"]
-    if "ir" in emit:
+    if set(emit) == {"ir"}:
         (out / "model.tfc").write_text(print_module(module), encoding="utf-8")
-    manifest = {
-        "source": str(model),
-        "target": "cpu",
-        "batch": batch,
-        "inputs": [{"name": a.name_hint, "shape": list(a.type.shape), "dtype": a.type.dtype.name}
-                   for a in function.args],
-        "outputs": [{"name": n, "shape": list(t.shape), "dtype": t.dtype.name}
-                    for n, t in zip(function.attributes["outputs"], function.result_types)],
-        "files": {"ir": "model.tfc"} if "ir" in emit else {},
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    click.echo(f"wrote {out}/ ({', '.join(sorted(manifest['files']))} and manifest.json)")
+        manifest = {"source": str(model), "target": "ir", "files": {"ir": "model.tfc"}}
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    else:
+        from tfc.codegen.llvm.emitter import CodegenError
+
+        try:
+            manifest = write_cpu_artifacts(module, out, Path(model).stem, emit=emit, source=str(model))
+        except CodegenError as e:
+            raise UserError(str(e)) from None
+        for note in manifest["notes"]:
+            click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {out}/: {', '.join(sorted(manifest['files'].values()))}, manifest.json")
 
 
 @main.command()

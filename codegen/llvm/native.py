@@ -1,29 +1,38 @@
 """Calling compiled functions from Python: a callable that checks every input's dtype and
 shape before native code sees it, allocates the results and the scratch arena, and turns a
-non-zero status into an error naming the failing op."""
+non-zero status into an error naming the failing op. Used for JIT-compiled functions
+(`NativeFunction.jit`) and for AOT folders (`tfc.runtime.cpu.load`)."""
 
 from __future__ import annotations
 
 import ctypes
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
-from tfc.ir.core import Function
-from tfc.ir.opdef import get_op
+from tfc.ir.core import Function, Operation
 
-from .emitter import ALIGN, Plan, compile_function
+from .emitter import ALIGN, compile_function
 from .target import JitModule
 
-_ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                              ctypes.c_void_p)
 
 
 class NativeError(RuntimeError):
-    """An op failed inside native code. `op` is the IR op."""
+    """An op failed inside native code; `op_index` is its position in the function."""
 
-    def __init__(self, message: str, op=None):
+    def __init__(self, message: str, op_index: int):
         super().__init__(message)
-        self.op = op
+        self.op_index = op_index
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
 
 
 def aligned_empty(nbytes: int) -> np.ndarray:
@@ -32,57 +41,85 @@ def aligned_empty(nbytes: int) -> np.ndarray:
     return raw[start:start + nbytes]
 
 
-class NativeFunction:
-    """A compiled IR function. Call it with arrays (positionally or by argument name)."""
+def aligned_copy(array: np.ndarray) -> np.ndarray:
+    out = aligned_empty(array.nbytes)
+    out[:] = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
+    return out
 
-    def __init__(self, function: Function, entry, plan: Plan, keepalive=None):
-        self.function = function
-        self.plan = plan
+
+def describe_op(op: Operation) -> str:
+    return f"{op.location}: {op.name}" if op.location else op.name
+
+
+class NativeCallable:
+    """A native entry point with its argument/result specs, scratch size and weights. Call it
+    with arrays (positionally, by name, or as one dict); returns the list of results."""
+
+    def __init__(self, entry, inputs: list[TensorSpec], outputs: list[TensorSpec], temp_bytes: int,
+                 weights: np.ndarray, ops: list[str], keepalive=None):
         self._entry = entry
+        self.inputs = inputs
+        self.outputs = outputs
+        self.temp_bytes = temp_bytes
+        self._weights = aligned_copy(weights) if weights.ctypes.data % ALIGN else weights
+        self._ops = ops
         self._keepalive = keepalive
-        self._weights = plan.weights_blob()
-        self._arg_types = function.arg_types
-        self._arg_names = [a.name_hint or f"arg{i}" for i, a in enumerate(function.args)]
-        self._ops = list(function.body.ops)
-
-    @classmethod
-    def jit(cls, function: Function, name: str = "tfc_main") -> "NativeFunction":
-        module, plan = compile_function(function, name)
-        jit = JitModule(module)
-        return cls(function, _ENTRY(jit.address(name)), plan, keepalive=jit)
 
     def check_inputs(self, inputs) -> list[np.ndarray]:
-        """Inputs as contiguous arrays of the exact dtypes and shapes, or ValueError."""
+        """Inputs as contiguous arrays of exactly the expected dtypes and shapes, or ValueError;
+        native code never sees anything else."""
+        names = [s.name for s in self.inputs]
         if isinstance(inputs, Mapping):
-            missing = [n for n in self._arg_names if n not in inputs]
-            extra = [n for n in inputs if n not in self._arg_names]
+            missing = [n for n in names if n not in inputs]
+            extra = [n for n in inputs if n not in names]
             if missing or extra:
-                raise ValueError(f"expected inputs {self._arg_names}; missing {missing}, unexpected {extra}")
-            inputs = [inputs[n] for n in self._arg_names]
-        if len(inputs) != len(self._arg_types):
-            raise ValueError(f"expected {len(self._arg_types)} inputs, got {len(inputs)}")
+                raise ValueError(f"expected inputs {names}; missing {missing}, unexpected {extra}")
+            inputs = [inputs[n] for n in names]
+        if len(inputs) != len(self.inputs):
+            raise ValueError(f"expected {len(self.inputs)} inputs ({', '.join(names)}), got {len(inputs)}")
         arrays = []
-        for name, value, type in zip(self._arg_names, inputs, self._arg_types):
+        for spec, value in zip(self.inputs, inputs):
             array = np.asarray(value)
-            if array.dtype != type.dtype.numpy:
-                raise ValueError(f"input '{name}' has dtype {array.dtype}, expected {type.dtype.name}")
-            if array.shape != type.shape:
-                raise ValueError(f"input '{name}' has shape {list(array.shape)}, expected {list(type.shape)}")
+            if array.dtype != spec.dtype:
+                raise ValueError(f"input '{spec.name}' has dtype {array.dtype}, expected {spec.dtype}")
+            if array.shape != spec.shape:
+                raise ValueError(f"input '{spec.name}' has shape {list(array.shape)}, "
+                                 f"expected {list(spec.shape)}")
             arrays.append(np.ascontiguousarray(array))
         return arrays
 
     def __call__(self, *args, **kwargs) -> list[np.ndarray]:
-        inputs = kwargs if kwargs else (args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args)
+        if kwargs:
+            inputs = kwargs
+        elif len(args) == 1 and isinstance(args[0], Mapping):
+            inputs = args[0]
+        else:
+            inputs = args
         arrays = self.check_inputs(inputs)
-        results = [np.empty(t.shape, t.dtype.numpy) for t in self.function.result_types]
-        temp = aligned_empty(max(self.plan.temp_bytes, 1))
+        results = [np.empty(s.shape, s.dtype) for s in self.outputs]
+        temp = aligned_empty(max(self.temp_bytes, 1))
         arg_ptrs = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
         res_ptrs = (ctypes.c_void_p * max(len(results), 1))(*[r.ctypes.data for r in results])
         status = self._entry(ctypes.addressof(arg_ptrs), ctypes.addressof(res_ptrs),
                              temp.ctypes.data, self._weights.ctypes.data)
         if status:
-            op = self._ops[status - 1]
-            where = f"{op.location}: " if op.location else ""
-            message = get_op(op.name).doc.split(".")[0]
-            raise NativeError(f"{where}{op.name} failed at run time ({message})", op)
+            raise NativeError(f"{self._ops[status - 1]} failed at run time", status - 1)
         return results
+
+
+class NativeFunction(NativeCallable):
+    """An IR function compiled in this process."""
+
+    @classmethod
+    def jit(cls, function: Function, name: str = "tfc_main") -> "NativeFunction":
+        module, plan = compile_function(function, name)
+        jit = JitModule(module)
+        inputs = [TensorSpec(a.name_hint or f"arg{i}", a.type.shape, a.type.dtype.numpy)
+                  for i, a in enumerate(function.args)]
+        outputs = [TensorSpec(f"out{i}", t.shape, t.dtype.numpy) for i, t in enumerate(function.result_types)]
+        self = cls(ENTRY_TYPE(jit.address(name)), inputs, outputs, plan.temp_bytes, plan.weights_blob(),
+                   [describe_op(op) for op in function.body.ops], keepalive=jit)
+        self.function = function
+        self.plan = plan
+        self.llvm_module = module
+        return self
