@@ -70,3 +70,5 @@ def executing_eagerly():
 
 
 from . import compat, initializers  # noqa: E402,F401
+from . import losses, nn, random  # noqa: E402,F401
+from . import linalg, math  # noqa: E402,F401

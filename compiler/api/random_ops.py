@@ -3,6 +3,7 @@ generator of the op table, so a seeded program draws TF's own numbers."""
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import numpy as np
@@ -26,14 +27,17 @@ def set_random_seed(seed) -> None:
 
 def get_seed(op_seed):
     """TF's rule: the (seed, seed2) pair a random op gets from the graph seed and its own.
-    With neither set TF draws fresh seeds; tfc draws them once, when the op is created."""
+    With only a graph seed, the op seed is a per-graph count of such calls (0, 1, 2...: TF
+    2.x's `_graph_to_seed_dict`, not the op count of TF 1.x). With neither set TF draws fresh
+    seeds; tfc draws them once, when the op is created."""
     graph = get_default_graph()
     if graph.seed is not None:
         if op_seed is None:
-            op_seed = graph._last_id
-        seeds = graph.seed % 2**31, int(op_seed) % 2**31
+            op_seed = graph.__dict__.get("_tfc_seed_count", 0)
+            graph.__dict__["_tfc_seed_count"] = op_seed + 1
+        seeds = graph.seed % _MAXINT32, int(op_seed) % _MAXINT32
     elif op_seed is not None:
-        seeds = DEFAULT_GRAPH_SEED, int(op_seed) % 2**31
+        seeds = DEFAULT_GRAPH_SEED, int(op_seed) % _MAXINT32
     else:
         return secrets.randbits(31), secrets.randbits(31)
     return (0, _MAXINT32) if seeds == (0, 0) else seeds
@@ -139,10 +143,126 @@ def _uniform_int(shape_tensor, min_tensor, max_tensor, dtype, seed, scope):
                    stateful=True, attrs={"seed": seed1, "seed2": seed2, "Tout": dtype}).outputs[0]
 
 
+# Gamma, multinomial, shuffle --------------------------------------------------------------------
+def _num_threads() -> int:
+    """TF's default intra-op pool size (the CPUs this process may use): Multinomial's sharding,
+    and so its numbers for large batches, depend on it."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        return os.cpu_count() or 1
+
+
+def random_gamma(shape, alpha, beta=None, dtype=dt.float32, seed=None, name=None):
+    """`tf.random_gamma`: Gamma(alpha, beta) samples of shape `shape + broadcast(alpha, beta)`,
+    as TF draws them (RandomGamma divided by beta, floored at the dtype's tiniest normal)."""
+    dtype = dt.as_dtype(dtype)
+    with op_scope(name, "random_gamma", [shape, alpha, beta]):
+        shape_tensor = convert_to_tensor(shape, dtype=dt.int32, name="shape")
+        alpha = convert_to_tensor(alpha, dtype=dtype, name="alpha")
+        beta = convert_to_tensor(beta if beta is not None else 1, dtype=dtype, name="beta")
+        alpha = _broadcast_alpha(alpha, beta)
+        seed1, seed2 = get_seed(seed)
+
+        def lower(ctx, op, shape_value, alpha_value):
+            dims = static_ints(ctx, shape_value, "shape")
+            if dims is None:
+                n = shape_value.type.shape[0] if shape_value.type.shape else None
+                rank = None if n is None or alpha_value.type.shape is None else n + alpha_value.type.rank
+                return ctx.unknown(TensorType(None if rank is None else (None,) * rank, dtype))
+            return ctx.b.op("random.gamma", ctx.random_counter("gamma"), alpha_value, shape=tuple(dims),
+                            seed=seed1, seed2=seed2)
+
+        sample = make_op("RandomGamma", [shape_tensor, alpha], lower, stateful=True,
+                         attrs={"seed": seed1, "seed2": seed2, "T": dtype}).outputs[0]
+        tiny = np.asarray(np.finfo(dtype.numpy).tiny, dtype.numpy)
+        return math_ops.maximum(tiny, math_ops.truediv(sample, beta))
+
+
+def _broadcast_alpha(alpha, beta):
+    """TF's `broadcast_to(alpha, broadcast_dynamic_shape(shape(alpha), shape(beta)))`, as one
+    BroadcastTo op with a static target shape."""
+    a, b = alpha.shape, beta.shape
+    if a.ndims is None or b.ndims is None:
+        raise ValueError("tf.random_gamma needs alpha and beta of known rank")
+    try:
+        target = tuple(np.broadcast_shapes(tuple(d if d is not None else 1 for d in a.as_list()),
+                                           tuple(d if d is not None else 1 for d in b.as_list())))
+    except ValueError:
+        raise ValueError(f"Incompatible shapes: {a.as_list()} vs. {b.as_list()}") from None
+    if not a.is_fully_defined() or not b.is_fully_defined():
+        raise ValueError("tf.random_gamma needs alpha and beta of fully known shapes")
+
+    def lower(ctx, op, value):
+        return ctx.b.op("array.broadcast_to", value, shape=target)
+
+    return make_op("BroadcastTo", [alpha], lower, attrs={"T": alpha.dtype}).outputs[0]
+
+
+def _multinomial(logits, num_samples, output_dtype, seed):
+    """TF's `multinomial_categorical_impl`: a Multinomial op on [batch, classes] logits."""
+    logits = convert_to_tensor(logits, name="logits")
+    if not (logits.dtype.is_floating or logits.dtype.is_integer):
+        raise TypeError(f"Value passed to parameter 'logits' has DataType {logits.dtype.name} not in "
+                        "list of allowed values: float32, float64, int32, uint8, int16, int8, "
+                        "int64, bfloat16, uint16, half, uint32, uint64")
+    output_dtype = dt.as_dtype(output_dtype or dt.int64)
+    seed1, seed2 = get_seed(seed)
+    threads = _num_threads()
+
+    def lower(ctx, op, logits_value, n_value):
+        n = static_ints(ctx, n_value, "num_samples")
+        if n is None:
+            batch = logits_value.type.shape[0] if logits_value.type.shape else None
+            return ctx.unknown(TensorType((batch, None), output_dtype))
+        counter = ctx.random_counter("multinomial", num_samples=n[0])
+        if logits_value.type.dtype.is_integer:   # TF's kernel works in double anyway
+            logits_value = ctx.b.op("math.cast", logits_value, to=dt.float64)
+        return ctx.b.op("random.multinomial", counter, logits_value, num_samples=n[0],
+                        output_dtype=output_dtype, seed=seed1, seed2=seed2, num_threads=threads)
+
+    with op_scope(None, "Multinomial", [logits]) as scope:
+        n = convert_to_tensor(num_samples, dtype=dt.int32, name="num_samples")
+        return make_op("Multinomial", [logits, n], lower, name=scope, stateful=True,
+                       attrs={"seed": seed1, "seed2": seed2, "T": logits.dtype,
+                              "output_dtype": output_dtype}).outputs[0]
+
+
+def multinomial(logits, num_samples, seed=None, name=None, output_dtype=None):
+    """`tf.multinomial`: `num_samples` class indices per row of `logits` [batch, classes]."""
+    with op_scope(name, "multinomial", [logits]):
+        return _multinomial(logits, num_samples, output_dtype, seed)
+
+
+def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """`tf.random.categorical`: like `tf.multinomial`, with the index dtype as `dtype`."""
+    with op_scope(name, "categorical", [logits]):
+        return _multinomial(logits, num_samples, dtype, seed)
+
+
+def random_shuffle(value, seed=None, name=None):
+    """`tf.random_shuffle`: `value` with its first dimension randomly permuted."""
+    seed1, seed2 = get_seed(seed)
+
+    def lower(ctx, op, x):
+        shape = x.type.shape
+        first = shape[0] if shape else 1
+        counter = ctx.random_counter("shuffle", first_dim=first)
+        return ctx.b.op("random.shuffle", counter, x, seed=seed1, seed2=seed2)
+
+    with op_scope(name, "RandomShuffle", [value]) as scope:
+        value = convert_to_tensor(value, name="value")
+        return make_op("RandomShuffle", [value], lower, name=scope, stateful=True,
+                       attrs={"seed": seed1, "seed2": seed2, "T": value.dtype}).outputs[0]
+
+
 __all__ = [
     "set_random_seed",
     "get_seed",
     "random_normal",
     "truncated_normal",
     "random_uniform",
+    "random_gamma",
+    "multinomial",
+    "random_shuffle",
 ]

@@ -252,7 +252,8 @@ def _strided_slice_plan(in_shape, begin, end, strides, begin_mask=0, end_mask=0,
     """TF's ValidateStridedSliceOp. Returns (result shape, ranges), where ranges has one entry
     per input dim: (begin, end, stride, shrink) with begin/end canonical (non-negative, clamped;
     end -1 means "before index 0" for negative strides), or None where the dim is unknown.
-    Returns (None, None) for an input of unknown rank."""
+    Returns (None, None) for an input of unknown rank. (The front end also passes None for
+    begin/end/stride values it does not know yet; the dims they touch are then unknown.)"""
     if not len(begin) == len(end) == len(strides):
         raise InferenceError(
             f"Expected begin, end, and strides to be 1D equal size tensors, but got shapes "
@@ -301,9 +302,10 @@ def _strided_slice_plan(in_shape, begin, end, strides, begin_mask=0, end_mask=0,
     for i, ((b, e, s, b_masked, e_masked, shrink), dim) in enumerate(zip(dense, in_shape)):
         if s == 0:
             raise InferenceError(f"strides[{i}] must be non-zero")
-        if shrink and s < 0:
+        if shrink and s is not None and s < 0:
             raise InferenceError("only stride 1 allowed on non-range indexing.")
-        if dim is None:
+        if dim is None or (b is None and (shrink or not b_masked)) or (
+                not shrink and (s is None or (e is None and not e_masked))):
             sizes.append(1 if shrink else None)
             ranges.append(None)
             continue
@@ -1035,4 +1037,322 @@ _define(
     injective=False,
     doc="Coordinates of the true (nonzero) elements, in row-major order, as int64 "
         "[num_true, rank]. TF Where / one-argument tf.where.",
+)
+
+
+# array.matrix_diag_part / array.matrix_diag / array.matrix_set_diag --------------------------
+# TF's MatrixDiagPartV3 / MatrixDiagV3 / MatrixSetDiagV3 share one geometry. `k` holds one
+# diagonal offset or a (lower, upper) range (0 = main diagonal, > 0 above it, < 0 below it).
+# Diagonals are packed as rows, upper first, each in `max_len` slots; `align` says on which
+# side a diagonal shorter than max_len sits: "RIGHT_LEFT" right-aligns the superdiagonals
+# and left-aligns the subdiagonals (the main diagonal counts as both, so LEFT wins for it).
+DIAG_ALIGNS = ("RIGHT_LEFT", "LEFT_RIGHT", "LEFT_LEFT", "RIGHT_RIGHT")
+
+
+def _diag_range(k):
+    if not 1 <= len(k) <= 2:
+        raise InferenceError(f"diag_index must be a vector with one or two elements. "
+                             f"It has {len(k)} elements.")
+    lower, upper = k[0], k[-1]
+    if lower > upper:
+        raise InferenceError("lower_diag_index is greater than upper_diag_index")
+    return lower, upper
+
+
+def _check_diag_bounds(rows, cols, lower, upper):
+    """TF's bounds on the offsets, skipped for unknown dims; offset 0 is always allowed (for
+    matrices with no rows or columns)."""
+    if rows is None or cols is None:
+        return
+    for which, d in (("lower", lower), ("upper", upper)):
+        if d != 0 and not -rows < d < cols:
+            raise InferenceError(f"{which}_diag_index is out of bound.")
+
+
+def _diag_len(rows, cols, d):
+    return min(rows + min(d, 0), cols - max(d, 0))
+
+
+def _max_diag_len(rows, cols, lower, upper):
+    if rows is None or cols is None:
+        return None
+    return min(rows + min(upper, 0), cols - max(lower, 0))
+
+
+def _diag_slots(rows, cols, lower, upper, align):
+    """Where each diagonal element goes: index arrays (row of the packed diagonals, slot in
+    that row, matrix row, matrix column), one entry per element on the diagonals."""
+    max_len = _max_diag_len(rows, cols, lower, upper)
+    left_super = align in ("LEFT_RIGHT", "LEFT_LEFT")
+    left_sub = align in ("RIGHT_LEFT", "LEFT_LEFT")
+    parts = []
+    for i, d in enumerate(range(upper, lower - 1, -1)):
+        n = max(_diag_len(rows, cols, d), 0)
+        left = (d >= 0 and left_super) or (d <= 0 and left_sub)
+        offset = 0 if left else max_len - n
+        p = np.arange(n)
+        parts.append((np.full(n, i), p + offset, p + max(-d, 0), p + max(d, 0)))
+    return tuple(np.concatenate(a).astype(np.intp) for a in zip(*parts))
+
+
+def _packed_shape(batch, lower, upper, max_len):
+    """Shape of the packed diagonals: one row per diagonal, no diagonal dim for a single one."""
+    return tuple(batch) + ((upper - lower + 1,) if lower != upper else ()) + (max_len,)
+
+
+def _filled(shape, value, dtype: dt.DType):
+    return np.full(shape, _value_in(dtype, value, "padding_value"), dtype=dtype.numpy)
+
+
+def _matrix_diag_part_shape(in_shape, k):
+    lower, upper = _diag_range(k)
+    if in_shape is None:
+        return None
+    if len(in_shape) < 2:
+        raise InferenceError(f"Shape must be at least rank 2 but is rank {len(in_shape)}")
+    rows, cols = in_shape[-2:]
+    _check_diag_bounds(rows, cols, lower, upper)
+    return _packed_shape(in_shape[:-2], lower, upper, _max_diag_len(rows, cols, lower, upper))
+
+
+def _infer_matrix_diag_part(types, attrs):
+    x = types[0]
+    _value_in(x.dtype, attrs["padding_value"], "padding_value")
+    return TensorType(_matrix_diag_part_shape(x.shape, attrs["k"]), x.dtype)
+
+
+def _compute_matrix_diag_part(x, k, padding_value, align):
+    shape = _matrix_diag_part_shape(x.shape, k)
+    lower, upper = _diag_range(k)
+    out = _filled(x.shape[:-2] + (upper - lower + 1, shape[-1]), padding_value,
+                  dt.from_numpy(x.dtype))
+    i, j, r, c = _diag_slots(*x.shape[-2:], lower, upper, align)
+    out[..., i, j] = x[..., r, c]
+    return out.reshape(shape)
+
+
+_DIAG_ATTRS = [Attr("k", "ints", default=(0,)),
+               Attr("align", "str", default="RIGHT_LEFT", choices=DIAG_ALIGNS)]
+
+_define(
+    "array.matrix_diag_part",
+    operands=[Operand("x")],
+    attrs=_DIAG_ATTRS + [Attr("padding_value", "float", default=0.0)],
+    infer=_infer_matrix_diag_part,
+    compute=_compute_matrix_diag_part,
+    doc="Diagonal k (or diagonals k[0]..k[1], packed as rows padded with padding_value) of the "
+        "matrices in the last two dims. TF MatrixDiagPartV3 / tf.linalg.diag_part.",
+)
+
+
+def _matrix_diag_shape(diag_shape, k, num_rows, num_cols):
+    """MatrixDiagV3's shape function: the matrix size from the diagonals' length and offsets,
+    unless num_rows / num_cols (-1: derive it) say more."""
+    lower, upper = _diag_range(k)
+    if diag_shape is None:
+        return None
+    if len(diag_shape) < 1:
+        raise InferenceError("Shape must be at least rank 1 but is rank 0")
+    batch = diag_shape[:-1]
+    if lower != upper:
+        if len(diag_shape) < 2:
+            raise InferenceError("Shape must be at least rank 2 but is rank 1")
+        num_diags = diag_shape[-2]
+        if num_diags is not None and num_diags != upper - lower + 1:
+            raise InferenceError("The number of diagonals provided in the input does not match "
+                                 "the lower_diag_index and upper_diag_index range.")
+        batch = diag_shape[:-2]
+    max_len = diag_shape[-1]
+    if max_len is None:
+        return tuple(batch) + (None if num_rows == -1 else num_rows,
+                               None if num_cols == -1 else num_cols)
+    min_rows, min_cols = max_len - min(upper, 0), max_len + max(lower, 0)
+    if num_rows == -1 and num_cols == -1:
+        num_rows = num_cols = max(min_rows, min_cols)
+    if num_rows == -1:
+        num_rows = min_rows
+    elif num_rows < min_rows:
+        raise InferenceError("num_rows is too small")
+    if num_cols == -1:
+        num_cols = min_cols
+    elif num_cols < min_cols:
+        raise InferenceError("num_cols is too small.")
+    if num_rows != min_rows and num_cols != min_cols:
+        raise InferenceError(
+            f"num_rows and num_cols are not consistent with lower_diag_index, upper_diag_index, "
+            f"and the length of the given diagonals.\nnum_rows = {num_rows} != min_num_rows = "
+            f"{min_rows}, num_cols = {num_cols} != min_num_cols = {min_cols}")
+    return tuple(batch) + (num_rows, num_cols)
+
+
+def _infer_matrix_diag(types, attrs):
+    d = types[0]
+    _value_in(d.dtype, attrs["padding_value"], "padding_value")
+    return TensorType(_matrix_diag_shape(d.shape, attrs["k"], attrs["num_rows"],
+                                         attrs["num_cols"]), d.dtype)
+
+
+def _compute_matrix_diag(diagonal, k, num_rows, num_cols, padding_value, align):
+    shape = _matrix_diag_shape(diagonal.shape, k, num_rows, num_cols)
+    lower, upper = _diag_range(k)
+    packed = diagonal if lower != upper else diagonal[..., np.newaxis, :]
+    out = _filled(shape, padding_value, dt.from_numpy(diagonal.dtype))
+    i, j, r, c = _diag_slots(*shape[-2:], lower, upper, align)
+    out[..., r, c] = packed[..., i, j]
+    return out
+
+
+_define(
+    "array.matrix_diag",
+    operands=[Operand("diagonal")],
+    attrs=_DIAG_ATTRS + [Attr("num_rows", "int", default=-1), Attr("num_cols", "int", default=-1),
+                         Attr("padding_value", "float", default=0.0)],
+    infer=_infer_matrix_diag,
+    compute=_compute_matrix_diag,
+    doc="Matrices (num_rows x num_cols, -1 = smallest that fits) holding `diagonal` on diagonal "
+        "k (or k[0]..k[1]) and padding_value elsewhere. TF MatrixDiagV3 / tf.linalg.diag.",
+)
+
+
+def _check_set_diag(in_shape, diag_shape, k):
+    lower, upper = _diag_range(k)
+    if in_shape is None:
+        return
+    if len(in_shape) < 2:
+        raise InferenceError(f"Shape must be at least rank 2 but is rank {len(in_shape)}")
+    rows, cols = in_shape[-2:]
+    _check_diag_bounds(rows, cols, lower, upper)
+    if diag_shape is None:
+        return
+    want = _packed_shape(in_shape[:-2], lower, upper, _max_diag_len(rows, cols, lower, upper))
+    if len(diag_shape) != len(want) or any(
+            a is not None and b is not None and a != b for a, b in zip(diag_shape, want)):
+        raise InferenceError(
+            f"Either first dimensions of diagonal don't match input.shape[:-2], or "
+            f"diagonal.shape[:-1] is not equal to the longests diagonal in range "
+            f"[lower_diag_index:upper_diag_index].\nInput shape: {_fmt(in_shape)}\n"
+            f"Diagonal shape: {_fmt(diag_shape)}\nExpected diagonal shape: {_fmt(want)}")
+
+
+def _infer_matrix_set_diag(types, attrs):
+    x, d = types
+    dtype = same_dtype(types)
+    _check_set_diag(x.shape, d.shape, attrs["k"])
+    return TensorType(x.shape, dtype)
+
+
+def _compute_matrix_set_diag(x, diagonal, k, align):
+    _check_set_diag(x.shape, diagonal.shape, k)
+    lower, upper = _diag_range(k)
+    packed = diagonal if lower != upper else diagonal[..., np.newaxis, :]
+    out = x.copy()
+    i, j, r, c = _diag_slots(*x.shape[-2:], lower, upper, align)
+    out[..., r, c] = packed[..., i, j]
+    return out
+
+
+_define(
+    "array.matrix_set_diag",
+    operands=[Operand("x"), Operand("diagonal")],
+    attrs=_DIAG_ATTRS,
+    infer=_infer_matrix_set_diag,
+    compute=_compute_matrix_set_diag,
+    doc="x with diagonal k (or k[0]..k[1]) of its matrices replaced by `diagonal`. "
+        "TF MatrixSetDiagV3 / tf.linalg.set_diag.",
+)
+
+
+# array.matrix_band_part ----------------------------------------------------------------------
+def _check_band_part(in_shape, num_lower, num_upper):
+    if in_shape is None:
+        return
+    if len(in_shape) < 2:
+        raise InferenceError(f"input must be at least 2-dim, received shape: {_fmt(in_shape)}")
+    rows, cols = in_shape[-2:]
+    if rows is not None and num_lower > rows:
+        raise InferenceError(f"num_lower must be negative or less or equal to number of rows "
+                             f"({rows}) got: {num_lower}")
+    if cols is not None and num_upper > cols:
+        raise InferenceError(f"num_upper must be negative or less or equal to number of columns "
+                             f"({cols}) got: {num_upper}")
+
+
+def _infer_band_part(types, attrs):
+    _check_band_part(types[0].shape, attrs["num_lower"], attrs["num_upper"])
+    return types[0]
+
+
+def _compute_band_part(x, num_lower, num_upper):
+    _check_band_part(x.shape, num_lower, num_upper)
+    below = np.subtract.outer(np.arange(x.shape[-2]), np.arange(x.shape[-1]))  # row - col
+    keep = ((num_lower < 0) | (below <= num_lower)) & ((num_upper < 0) | (-below <= num_upper))
+    return np.where(keep, x, _filled((), 0, dt.from_numpy(x.dtype)))
+
+
+_define(
+    "array.matrix_band_part",
+    operands=[Operand("x")],
+    attrs=[Attr("num_lower", "int"), Attr("num_upper", "int")],
+    infer=_infer_band_part,
+    compute=_compute_band_part,
+    doc="Keep num_lower subdiagonals and num_upper superdiagonals (negative: all) of the "
+        "matrices in the last two dims; zero the rest. TF MatrixBandPart / tf.linalg.band_part.",
+)
+
+
+# array.diag / array.diag_part ----------------------------------------------------------------
+def _infer_diag(types, attrs):
+    x = types[0]
+    if x.shape is None:
+        return TensorType(None, x.dtype)
+    if not x.shape:
+        raise InferenceError("Shape must be at least rank 1 but is rank 0")
+    return TensorType(x.shape + x.shape, x.dtype)
+
+
+def _compute_diag(x):
+    n = x.size
+    out = _filled((n, n), 0, dt.from_numpy(x.dtype))
+    out[np.arange(n), np.arange(n)] = x.reshape(-1)
+    return out.reshape(x.shape + x.shape)
+
+
+_define(
+    "array.diag",
+    operands=[Operand("diagonal")],
+    infer=_infer_diag,
+    compute=_compute_diag,
+    doc="The tensor of rank 2k with `diagonal` (rank k) on its diagonal: out[i..., i...] = "
+        "diagonal[i...], zero elsewhere. TF Diag / tf.diag.",
+)
+
+
+def _diag_part_shape(in_shape):
+    if in_shape is None:
+        return None
+    rank = len(in_shape)
+    if rank == 0 or rank % 2:
+        raise InferenceError(f"Input must have even and non-zero rank, input rank is {rank}")
+    half = rank // 2
+    out = []
+    for a, b in zip(in_shape[:half], in_shape[half:]):
+        if a is not None and b is not None and a != b:
+            raise InferenceError(f"Dimensions must be equal, but are {a} and {b}")
+        out.append(b if a is None else a)
+    return tuple(out)
+
+
+def _compute_diag_part(x):
+    shape = _diag_part_shape(x.shape)
+    n = math.prod(shape)
+    return x.reshape(n, n)[np.arange(n), np.arange(n)].reshape(shape)
+
+
+_define(
+    "array.diag_part",
+    operands=[Operand("x")],
+    infer=lambda types, attrs: TensorType(_diag_part_shape(types[0].shape), types[0].dtype),
+    compute=_compute_diag_part,
+    doc="The inverse of array.diag: out[i...] = x[i..., i...] for x of rank 2k. "
+        "TF DiagPart / tf.diag_part.",
 )

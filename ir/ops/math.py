@@ -624,3 +624,32 @@ define("linalg.matrix_determinant", operands=[Operand("x", (dt.float32, dt.float
        compute=lambda x: np.asarray(np.linalg.det(x), dtype=x.dtype),
        doc="Determinant of each square matrix: [..., n, n] -> [...]; 1 for 0x0 (TF "
            "MatrixDeterminant).")
+
+
+def _infer_qr(types, attrs):
+    t = types[0]
+    _check_matrix_rank(t.shape)
+    if t.shape is None:
+        return [TensorType(None, t.dtype), TensorType(None, t.dtype)]
+    batch, (m, n) = t.shape[:-2], t.shape[-2:]
+    if attrs["full_matrices"]:
+        k_q = k_r = m
+    else:
+        k_q = k_r = None if m is None or n is None else min(m, n)
+    return [TensorType(batch + (m, k_q), t.dtype), TensorType(batch + (k_r, n), t.dtype)]
+
+
+def _qr(x, full_matrices=False):
+    # numpy's LAPACK Householder QR (geqrf + orgqr) makes the sign choices of TF's Eigen
+    # HouseholderQR (beta = -sign(x0) * norm), so Q and R agree with TF's, not only up to signs.
+    work = x.astype(np.float32) if x.dtype == np.float16 else x    # LAPACK has no float16
+    q, r = np.linalg.qr(work, mode="complete" if full_matrices else "reduced")
+    return q.astype(x.dtype), r.astype(x.dtype)
+
+
+define("linalg.qr", operands=[Operand("x", (dt.float16, dt.float32, dt.float64) + COMPLEX)],
+       attrs=[Attr("full_matrices", "bool", default=False)],
+       infer=_infer_qr, compute=_qr,
+       doc="QR decomposition of each matrix in [..., M, N]: q [..., M, K] with orthonormal "
+           "columns and upper-triangular r [..., K, N], K = min(M, N), or K = M if "
+           "`full_matrices` (TF Qr, tf.linalg.qr).")

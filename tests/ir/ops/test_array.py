@@ -39,6 +39,12 @@ EXAMPLES = [
     ("array.fill", [np.array(1.5, f32)], {"shape": [2, 2]}),
     ("array.range", [], {"start": 1.0, "limit": 10.0, "delta": 3.0}),
     ("array.where", [np.array([[True, False], [False, True]])], {}),
+    ("array.matrix_diag_part", [A24], {"k": [-1, 1], "padding_value": 9.0}),
+    ("array.matrix_diag", [np.array([[1, 2], [3, 4]], np.int32)], {"k": [0, 1]}),
+    ("array.matrix_set_diag", [A6, np.array([7, 8], f32)], {"k": [1]}),
+    ("array.matrix_band_part", [A24], {"num_lower": 1, "num_upper": -1}),
+    ("array.diag", [np.array([1, 2], np.int32)], {}),
+    ("array.diag_part", [np.arange(16, dtype=f32).reshape(2, 2, 2, 2)], {}),
 ]
 
 
@@ -895,3 +901,157 @@ def test_where_infer_and_errors():
         types_of("array.where", [((), dt.bool_)])
     with pytest.raises(BuildError, match="operand 'condition' has dtype string"):
         types_of("array.where", [((2,), dt.string)])
+
+
+# array.matrix_diag_part / matrix_diag / matrix_set_diag ----------------------------------------
+M34 = np.arange(1, 13, dtype=f32).reshape(3, 4)
+
+
+@pytest.mark.parametrize("attrs,want", [
+    # Values from TF 2.21 (tf.linalg.diag_part on M34).
+    ({}, [1, 6, 11]),
+    ({"k": [1]}, [2, 7, 12]),
+    ({"k": [-2]}, [9]),
+    ({"k": [3]}, [4]),
+    ({"k": [-1, 1], "padding_value": 9.0}, [[2, 7, 12], [1, 6, 11], [5, 10, 9]]),
+    ({"k": [-1, 2], "align": "LEFT_RIGHT"}, [[3, 8, 0], [2, 7, 12], [1, 6, 11], [0, 5, 10]]),
+    ({"k": [-1, 2], "align": "RIGHT_LEFT"}, [[0, 3, 8], [2, 7, 12], [1, 6, 11], [5, 10, 0]]),
+    ({"k": [-1, 2], "align": "LEFT_LEFT"}, [[3, 8, 0], [2, 7, 12], [1, 6, 11], [5, 10, 0]]),
+])
+def test_matrix_diag_part(attrs, want):
+    check(evaluate_op("array.matrix_diag_part", M34, **attrs), np.array(want, f32))
+
+
+def test_matrix_diag_part_batch_empty_and_infer():
+    check(evaluate_op("array.matrix_diag_part", A24), np.array([[0, 5, 10], [12, 17, 22]], np.int32))
+    check(evaluate_op("array.matrix_diag_part", np.zeros((2, 0, 3), f32)), np.zeros((2, 0), f32))
+    assert shape_of("array.matrix_diag_part", (None, 3, 4)) == (None, 3)
+    assert shape_of("array.matrix_diag_part", (5, None, 4)) == (5, None)
+    assert shape_of("array.matrix_diag_part", (5, 3, 4), {"k": [-2, 0]}) == (5, 3, 3)
+    assert shape_of("array.matrix_diag_part", None) is None
+
+
+@pytest.mark.parametrize("shape,attrs,match", [
+    ((3,), {}, "Shape must be at least rank 2 but is rank 1"),
+    ((3, 4), {"k": [4]}, "lower_diag_index is out of bound."),
+    ((3, 4), {"k": [-3]}, "lower_diag_index is out of bound."),
+    ((3, 4), {"k": [0, 4]}, "upper_diag_index is out of bound."),
+    ((3, 4), {"k": [1, 0]}, "lower_diag_index is greater than upper_diag_index"),
+    ((3, 4), {"k": [-1, 1, 2]}, "diag_index must be a vector with one or two elements. It has 3"),
+    ((3, 4), {"align": "LEFT"}, "attribute 'align' must be one of"),
+])
+def test_matrix_diag_part_errors(shape, attrs, match):
+    with pytest.raises(BuildError, match=match):
+        shape_of("array.matrix_diag_part", shape, attrs)
+
+
+@pytest.mark.parametrize("diagonal,attrs,want", [
+    # Values from TF 2.21 (tf.linalg.diag).
+    ([1, 2], {"k": [1]}, [[0, 1, 0], [0, 0, 2], [0, 0, 0]]),
+    ([1, 2], {"k": [-1], "num_cols": 4}, [[0, 0, 0, 0], [1, 0, 0, 0], [0, 2, 0, 0]]),
+    ([1, 2], {"num_rows": 3}, [[1, 0], [0, 2], [0, 0]]),
+    ([1, 2], {"num_cols": 3}, [[1, 0, 0], [0, 2, 0]]),
+    ([1, 2], {"k": [1], "num_rows": 4}, [[0, 1, 0], [0, 0, 2], [0, 0, 0], [0, 0, 0]]),
+    ([[1, 2], [3, 4]], {"k": [0, 1], "padding_value": 7.0}, [[3, 2], [7, 4]]),
+    ([[1, 2], [3, 4]], {"k": [-1, 0]}, [[1, 0], [3, 2]]),
+    ([[1, 2], [3, 4]], {}, [[[1, 0], [0, 2]], [[3, 0], [0, 4]]]),
+])
+def test_matrix_diag(diagonal, attrs, want):
+    check(evaluate_op("array.matrix_diag", np.array(diagonal, np.int32), **attrs),
+          np.array(want, np.int32))
+
+
+def test_matrix_diag_infer_and_errors():
+    assert shape_of("array.matrix_diag", (None, 3)) == (None, 3, 3)
+    assert shape_of("array.matrix_diag", (2, None), {"num_rows": 4}) == (2, 4, None)
+    assert shape_of("array.matrix_diag", (2, 3), {"k": [2]}) == (2, 5, 5)
+    check(evaluate_op("array.matrix_diag", np.array([True]), padding_value=1.0), np.array([[True]]))
+    with pytest.raises(BuildError, match="Shape must be at least rank 1 but is rank 0"):
+        shape_of("array.matrix_diag", ())
+    with pytest.raises(BuildError, match="num_rows is too small"):
+        shape_of("array.matrix_diag", (2,), {"num_rows": 1, "num_cols": 1})
+    with pytest.raises(BuildError, match="num_rows = 3 != min_num_rows = 2, num_cols = 4 != "
+                                         "min_num_cols = 2"):
+        shape_of("array.matrix_diag", (2,), {"num_rows": 3, "num_cols": 4})
+    with pytest.raises(BuildError, match="number of diagonals provided in the input does not match"):
+        shape_of("array.matrix_diag", (3, 2), {"k": [0, 1]})
+    with pytest.raises(BuildError, match="padding_value 0.5 is not representable as int32"):
+        shape_of("array.matrix_diag", (3,), {"padding_value": 0.5}, dt.int32)
+
+
+def test_matrix_set_diag():
+    # Values from TF 2.21 (tf.linalg.set_diag on M34).
+    check(evaluate_op("array.matrix_set_diag", M34, np.array([1, 2, 3], f32)),
+          np.array([[1, 2, 3, 4], [5, 2, 7, 8], [9, 10, 3, 12]], f32))
+    check(evaluate_op("array.matrix_set_diag", M34, np.array([1, 2], f32), k=[2]),
+          np.array([[1, 2, 1, 4], [5, 6, 7, 2], [9, 10, 11, 12]], f32))
+    check(evaluate_op("array.matrix_set_diag", M34, np.array([[1, 2, 3], [4, 5, 6]], f32), k=[0, 1]),
+          np.array([[4, 1, 3, 4], [5, 5, 2, 8], [9, 10, 6, 3]], f32))
+    x = np.zeros((2, 2, 2), np.int32)
+    got = evaluate_op("array.matrix_set_diag", x, np.array([[1, 2], [3, 4]], np.int32))
+    check(got, np.array([[[1, 0], [0, 2]], [[3, 0], [0, 4]]], np.int32))
+
+
+def test_matrix_set_diag_infer_and_errors():
+    assert types_of("array.matrix_set_diag", [((None, 3, 4), dt.float32), ((None, 3), dt.float32)])[0] \
+        == TensorType((None, 3, 4), dt.float32)
+    with pytest.raises(BuildError, match=r"Input shape: \[3,4\]\nDiagonal shape: \[2\]\n"
+                                         r"Expected diagonal shape: \[3\]"):
+        types_of("array.matrix_set_diag", [((3, 4), dt.float32), ((2,), dt.float32)])
+    with pytest.raises(BuildError, match="operands must have the same dtype"):
+        types_of("array.matrix_set_diag", [((3, 4), dt.float32), ((3,), dt.int32)])
+    with pytest.raises(InterpreterError, match="Expected diagonal shape"):
+        run_with_types("array.matrix_set_diag", [M34, np.zeros(4, f32)], {}, [(None, 4), (None,)])
+
+
+# array.matrix_band_part ----------------------------------------------------------------------
+@pytest.mark.parametrize("lower,upper", [(0, 0), (1, 0), (-1, 1), (3, -2), (-3, 0), (0, 4), (-1, -1)])
+def test_matrix_band_part(lower, upper):
+    i, j = np.indices((3, 4))
+    keep = ((lower < 0) | (i - j <= lower)) & ((upper < 0) | (j - i <= upper))
+    check(evaluate_op("array.matrix_band_part", M34, num_lower=lower, num_upper=upper),
+          np.where(keep, M34, f32(0)))
+
+
+def test_matrix_band_part_batch_bool_and_errors():
+    x = np.ones((2, 2, 2), bool)
+    check(evaluate_op("array.matrix_band_part", x, num_lower=0, num_upper=-1),
+          np.array([[[True, True], [False, True]]] * 2))
+    assert shape_of("array.matrix_band_part", (None, None, 4), {"num_lower": 9, "num_upper": 1}) \
+        == (None, None, 4)
+    # TF 2.21's words (its kernel checks these when the graph runs).
+    with pytest.raises(BuildError, match=r"input must be at least 2-dim, received shape: \[4\]"):
+        shape_of("array.matrix_band_part", (4,), {"num_lower": 1, "num_upper": 1})
+    with pytest.raises(BuildError, match=r"num_lower must be negative or less or equal to number "
+                                         r"of rows \(3\) got: 5"):
+        shape_of("array.matrix_band_part", (3, 4), {"num_lower": 5, "num_upper": 0})
+    with pytest.raises(BuildError, match=r"num_upper must be negative or less or equal to number "
+                                         r"of columns \(4\) got: 5"):
+        shape_of("array.matrix_band_part", (3, 4), {"num_lower": 0, "num_upper": 5})
+
+
+# array.diag / array.diag_part ----------------------------------------------------------------
+def test_diag_and_diag_part():
+    d = np.array([[1, 2], [3, 4]], np.int32)
+    got = evaluate_op("array.diag", d)
+    want = np.zeros((2, 2, 2, 2), np.int32)
+    for i in range(2):
+        for j in range(2):
+            want[i, j, i, j] = d[i, j]
+    check(got, want)
+    check(evaluate_op("array.diag_part", got), d)
+    check(evaluate_op("array.diag", np.array([b"a"], dtype=object)), np.array([[b"a"]], dtype=object))
+    check(evaluate_op("array.diag_part", np.arange(16).reshape(2, 2, 2, 2)), np.array([[0, 5], [10, 15]]))
+    assert shape_of("array.diag", (None, 2)) == (None, 2, None, 2)
+    assert shape_of("array.diag_part", (None, 3, 2, None)) == (2, 3)
+
+
+@pytest.mark.parametrize("name,shape,match", [
+    ("array.diag", (), "Shape must be at least rank 1 but is rank 0"),
+    ("array.diag_part", (3,), "Input must have even and non-zero rank, input rank is 1"),
+    ("array.diag_part", (), "Input must have even and non-zero rank, input rank is 0"),
+    ("array.diag_part", (2, 3), "Dimensions must be equal, but are 2 and 3"),
+])
+def test_diag_errors(name, shape, match):
+    with pytest.raises(BuildError, match=match):
+        shape_of(name, shape)

@@ -79,7 +79,9 @@ EXAMPLES = (
        ("math.matmul", [np.ones((2, 3, 4), f64), np.ones((4, 5), f64)], {}),
        ("linalg.matrix_inverse", [np.array([[2, 1], [1, 1]], f32)], {}),
        ("linalg.matrix_inverse", [np.array([[2, 1], [1, 1]], f64)], {"adjoint": True}),
-       ("linalg.matrix_determinant", [np.array([[[1, 2], [3, 4]]], f32)], {})]
+       ("linalg.matrix_determinant", [np.array([[[1, 2], [3, 4]]], f32)], {}),
+       ("linalg.qr", [np.array([[1, 2], [3, 4], [5, 6]], f32)], {}),
+       ("linalg.qr", [np.array([[1, 2], [3, 4], [5, 6]], f64)], {"full_matrices": True})]
 )
 
 
@@ -105,7 +107,7 @@ def test_traits():
     assert get_op("math.matmul").has(CONTRACTION)
     assert get_op("math.select_v2").has(BROADCAST)
     assert get_op("math.cast").has(ELEMENTWISE)
-    for n in [f"math.{n}" for n in UNARY + BINARY + REDUCE] + ["linalg.matrix_inverse"]:
+    for n in [f"math.{n}" for n in UNARY + BINARY + REDUCE] + ["linalg.matrix_inverse", "linalg.qr"]:
         assert get_op(n).is_pure and get_op(n).doc
 
 
@@ -839,6 +841,82 @@ def test_linalg_inference():
         with pytest.raises(BuildError, match="operand 'x' has dtype int32"):
             infer(name, [((3, 3), i32)])
 
+
+
+# TF: tf.linalg.qr of [[1, 2], [3, 4], [5, 6]] (float64), reduced and full.
+QR_Q = [[-0.16903085094570325, 0.89708522714506, 0.40824829046386474],
+        [-0.5070925528371099, 0.27602622373694297, -0.8164965809277257],
+        [-0.8451542547285166, -0.34503277967117774, 0.4082482904638624]]
+QR_R = [[-5.916079783099616, -7.437357441610944], [0, 0.8280786712108239], [0, 0]]
+
+
+def test_qr_matches_tf():
+    a = np.array([[1, 2], [3, 4], [5, 6]], f64)
+    q, r = ev("linalg.qr", a)
+    check(q, np.array(QR_Q)[:, :2], rtol=1e-13, atol=1e-15)
+    check(r, QR_R[:2], rtol=1e-13, atol=1e-15)
+    q, r = ev("linalg.qr", a, full_matrices=True)
+    check(q, QR_Q, rtol=1e-13, atol=1e-15)
+    check(r, QR_R, rtol=1e-13, atol=1e-15)
+    q, r = ev("linalg.qr", a.astype(f32))
+    check(q, np.array(QR_Q)[:, :2], dtype=f32, rtol=1e-5, atol=1e-6)
+    # TF computes half QR in half precision; tfc in float32 rounded once (closer to exact).
+    q, r = ev("linalg.qr", np.array([[1, 2], [3, 4]], f16))
+    check(q, [[-0.3164, -0.948], [-0.948, 0.317]], dtype=f16, atol=2e-3)      # TF
+    check(r, [[-3.162, -4.43], [0, -0.629]], dtype=f16, atol=1e-2)            # TF
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3), (4, 4), (2, 3, 2), (2, 1, 2, 3)])
+@pytest.mark.parametrize("full", [False, True])
+def test_qr_reconstructs(shape, full):
+    a = np.random.default_rng(1).standard_normal(shape)
+    q, r = ev("linalg.qr", a, full_matrices=full)
+    m, n = shape[-2:]
+    k = m if full else min(m, n)
+    assert q.shape == shape[:-2] + (m, k) and r.shape == shape[:-2] + (k, n)
+    np.testing.assert_allclose(q @ r, a, atol=1e-12)
+    np.testing.assert_allclose(np.swapaxes(q, -1, -2) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)),
+                               atol=1e-12)
+    np.testing.assert_array_equal(np.tril(r, -1), 0)
+
+
+def test_qr_complex_and_special():
+    a = np.array([[1 + 1j, 2], [3, 4j]], c64)
+    q, r = ev("linalg.qr", a)
+    # TF: r = [[-3.3166249, -0.6030226-3.0151136j], [0, 3.2473764]]
+    check(r, [[-3.3166249, -0.6030226 - 3.0151136j], [0, 3.2473764]], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(q @ r, a, atol=1e-5)
+    # TF: an all-zero column is left alone (H = I), a zero matrix gives Q = I.
+    q, r = ev("linalg.qr", np.array([[0, 1], [0, 2], [0, 3]], f64))
+    check(q, [[1, 0], [0, -0.5547001962252291], [0, -0.8320502943378437]], rtol=1e-14)
+    check(r, [[0, 1], [0, -3.605551275463989]], rtol=1e-14)
+    # TF: NaN spreads to all of Q and the upper triangle of R.
+    q, r = ev("linalg.qr", np.array([[nan, 1], [2, 3]], f32))
+    assert np.isnan(q).all() and np.isnan(r[np.triu_indices(2)]).all() and r[1, 0] == 0
+    # TF: empty matrices.
+    for shape, full, q_shape, r_shape in [((0, 3), False, (0, 0), (0, 3)), ((3, 0), False, (3, 0), (0, 0)),
+                                          ((3, 0), True, (3, 3), (3, 0)), ((2, 0, 0), True, (2, 0, 0), (2, 0, 0))]:
+        q, r = ev("linalg.qr", np.zeros(shape, f32), full_matrices=full)
+        assert q.shape == q_shape and r.shape == r_shape and q.dtype == r.dtype == f32
+    check(ev("linalg.qr", np.zeros((3, 0), f32), full_matrices=True)[0], np.eye(3))
+
+
+def test_qr_inference():
+    def qr_types(shape, dtype=f32, **attrs):
+        return infer("linalg.qr", [(shape, dtype)], attrs)
+
+    assert qr_types((5, 3, 2)) == [TensorType((5, 3, 2), f32), TensorType((5, 2, 2), f32)]
+    assert qr_types((3, 2), full_matrices=True) == [TensorType((3, 3), f32), TensorType((3, 2), f32)]
+    assert qr_types((None, 4, None)) == [TensorType((None, 4, None), f32), TensorType((None, None, None), f32)]
+    assert qr_types((None, 4, None), full_matrices=True) == [TensorType((None, 4, 4), f32),
+                                                               TensorType((None, 4, None), f32)]
+    assert qr_types(None, c128) == [TensorType(None, c128), TensorType(None, c128)]
+    with pytest.raises(BuildError, match="Shape must be at least rank 2 but is rank 1"):
+        qr_types((3,))
+    with pytest.raises(BuildError, match="operand 'x' has dtype int32"):
+        qr_types((3, 3), i32)
+    with pytest.raises(BuildError, match="attribute 'full_matrices' must be true or false"):
+        qr_types((3, 3), full_matrices=1)
 
 # Elementwise inference and errors -----------------------------------------------------------------
 @pytest.mark.parametrize("name", ["add", "floor_mod", "maximum", "pow", "atan2"])
