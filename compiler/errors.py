@@ -26,6 +26,15 @@ class OpError(Exception):
         return self.message
 
 
+def run_error(cls, op, message: str) -> OpError:
+    """A run-time error of graph op `op`, worded as TF 2.x words it: the node, the frames of
+    the model file that created it (`Operation.describe()`), then the message."""
+    if op is None:
+        return cls(None, None, f"Graph execution error:\n\n{message}")
+    return cls(op.node_def, op, f"Graph execution error:\n\n{op.describe()}\n{message}\n\t "
+                                f"[[{{{{node {op.name}}}}}]]")
+
+
 def _error(name: str, code: int, doc: str):
     cls = type(name, (OpError,), {"error_code": code, "__doc__": doc})
 
@@ -56,3 +65,7 @@ InternalError = _error("InternalError", INTERNAL, "An internal invariant was bro
 UnavailableError = _error("UnavailableError", UNAVAILABLE, "A service is unavailable.")
 DataLossError = _error("DataLossError", DATA_LOSS, "Unrecoverable data loss or corruption.")
 UnauthenticatedError = _error("UnauthenticatedError", UNAUTHENTICATED, "Not authenticated.")
+
+
+class OperatorNotAllowedInGraphError(TypeError):
+    """A Python operation on a symbolic tensor that needs its value (`if t:`, `for x in t`)."""

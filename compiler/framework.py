@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sysconfig
 import threading
 import traceback
 from typing import Any, Callable, Iterable
@@ -22,12 +23,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from tfc.ir import dtypes as dt
-from tfc.ir.builder import Builder, BuildError
+from tfc.ir.builder import BuildError
 from tfc.ir.core import Block, Location, Value
 from tfc.ir.dtypes import DType
 from tfc.ir.opdef import InferenceError
 from tfc.ir.types import TensorType
 
+from .errors import OperatorNotAllowedInGraphError
 from .folding import FoldingBuilder
 
 _TFC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,10 +105,13 @@ class Dimension:
         other = Dimension(other)
         return self._value is None or other.value is None or self._value == other.value
 
+    def assert_is_compatible_with(self, other) -> None:
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Dimensions {self} and {Dimension(other)} are not compatible")
+
     def merge_with(self, other) -> Dimension:
         other = Dimension(other)
-        if not self.is_compatible_with(other):
-            raise ValueError(f"Dimensions {self} and {other} are not compatible")
+        self.assert_is_compatible_with(other)
         return Dimension(self._value if self._value is not None else other.value)
 
     def __repr__(self):
@@ -180,14 +185,32 @@ class TensorShape:
 
     def assert_is_compatible_with(self, other) -> None:
         if not self.is_compatible_with(other):
-            raise ValueError(f"Shapes {self} and {as_shape(other)} are incompatible")
+            raise ValueError(f"Shapes {self} and {other} are incompatible")
+
+    def assert_is_fully_defined(self) -> None:
+        if not self.is_fully_defined():
+            raise ValueError(f"Shape {self} is not fully defined")
+
+    def assert_has_rank(self, rank: int) -> None:
+        if self.ndims not in (None, rank):
+            raise ValueError(f"Shape {self} must have rank {rank}")
+
+    def assert_same_rank(self, other) -> None:
+        other = as_shape(other)
+        if None not in (self.ndims, other.ndims) and self.ndims != other.ndims:
+            raise ValueError(f"Shapes {self} and {other} must have the same rank")
 
     def with_rank(self, rank: int) -> TensorShape:
-        if self._dims is None:
-            return TensorShape([None] * rank)
-        if len(self._dims) != rank:
-            raise ValueError(f"Shape {self} must have rank {rank}")
-        return self
+        self.assert_has_rank(rank)
+        return TensorShape([None] * rank) if self._dims is None else self
+
+    def most_specific_compatible_shape(self, other) -> TensorShape:
+        """The most specific shape compatible with both (unknown where they differ)."""
+        other = as_shape(other)
+        if self._dims is None or other._dims is None or len(self._dims) != len(other._dims):
+            return TensorShape(None)
+        return TensorShape([a.value if a.value == b.value else None
+                            for a, b in zip(self._dims, other._dims)])
 
     def __len__(self):
         if self._dims is None:
@@ -249,25 +272,55 @@ def as_shape(shape) -> TensorShape:
 
 
 # Devices -----------------------------------------------------------------------------------
-_DEVICE = re.compile(
-    r"^(?:/job:[\w]+)?(?:/replica:\d+)?(?:/task:\d+)?"
-    r"(?:/(?:device:)?(?P<type>cpu|gpu|mlu|CPU|GPU|MLU)(?::(?P<index>\d+|\*))?)?$")
+_DEVICE_TYPES = ("CPU", "GPU", "MLU")
 
 
-def canonical_device(spec: str | None) -> str:
-    """'' for no device, else '/device:CPU:0' style. Unknown device strings raise ValueError.
-    /gpu devices are accepted (TF1 programs name them) and run on the CPU, as TF's soft
-    placement would on a machine without a GPU."""
-    if spec is None or spec == "":
-        return ""
-    m = _DEVICE.match(spec)
-    if not m or (m.group("type") is None and spec not in ("",)):
-        if m and m.group("type") is None:
-            return ""
-        raise ValueError(f"Unknown device {spec!r}: expected '/cpu:0', '/mlu:0' (or '/gpu:0', "
-                         "which runs on the CPU), optionally as '/device:CPU:0'")
-    index = m.group("index") or "0"
-    return f"/device:{m.group('type').upper()}:{index}"
+def parse_device(spec: str) -> tuple:
+    """TF's device spec parsing: '/job:w/replica:0/task:1/device:CPU:0', '/cpu:0', 'mlu:0'...
+    as (job, replica, task, device_type, device_index), None where unspecified. tfc knows the
+    CPU and the MLU; '/gpu:N' is accepted (TF1 programs name it) and runs on the CPU."""
+    job = replica = task = device_type = index = None
+    for field in (spec or "").split("/"):
+        y = field.split(":")
+        if y == [""]:
+            continue
+        if len(y) == 2 and y[0] in ("job", "replica", "task"):
+            if y[0] == "job":
+                job = y[1]
+            elif y[0] == "replica":
+                replica = int(y[1])
+            else:
+                task = int(y[1])
+        elif len(y) in (1, 2) and y[0].upper() in _DEVICE_TYPES or len(y) == 3 and y[0] == "device":
+            if device_type is not None:
+                raise ValueError(f"Multiple device types are not allowed while parsing the device "
+                                 f"spec: {spec}.")
+            device_type = (y[1] if len(y) == 3 else y[0]).upper()
+            if device_type not in _DEVICE_TYPES:
+                raise ValueError(f"Unknown device type '{y[1]}' in the device spec '{spec}': tfc "
+                                 "knows CPU and MLU (and GPU, which runs on the CPU).")
+            if len(y) > 1 and y[-1] != "*":
+                index = int(y[-1])
+        else:
+            raise ValueError(f"Unknown attribute '{y[0]}' is encountered while parsing the device "
+                             f"spec: '{spec}'.")
+    return job, replica, task, device_type, index
+
+
+def device_string(job, replica, task, device_type, index) -> str:
+    """The canonical text of a parsed device spec, e.g. '/job:w/device:MLU:0'."""
+    text = "" if job is None else f"/job:{job}"
+    text += "" if replica is None else f"/replica:{replica}"
+    text += "" if task is None else f"/task:{task}"
+    if device_type is not None:
+        text += f"/device:{device_type}:{'*' if index is None else index}"
+    return text
+
+
+def merge_device(outer: tuple, device: str) -> str:
+    """`device` with its unspecified fields taken from the outer spec (TF's MergeDevice)."""
+    inner = parse_device(device)
+    return device_string(*(i if i is not None else o for o, i in zip(outer, inner)))
 
 
 # Graph -------------------------------------------------------------------------------------
@@ -297,12 +350,14 @@ class Graph:
         self._by_name: dict[str, Operation] = {}
         self._names_in_use: dict[str, int] = {}
         self._name_stack = ""
-        self._control_stack: list[list[Operation] | None] = []
-        self._device_stack: list[str] = []
+        self._control_stack: list[_ControlFrame] = []
+        self._device_stack: list = []        # parsed specs, device functions, None (reset)
         self._collections: dict[str, list] = {}
         self._finalized = False
+        self._unfeedable: set[int] = set()
+        self._unfetchable: set[int] = set()
         self.seed: int | None = None
-        self._variable_scope_stack: list = []
+        self._variable_scopes = None          # made by tfc.api.variables on first use
         self._var_store: dict[str, Any] = {}
 
     # identity ----------------------------------------------------------------------------
@@ -356,70 +411,75 @@ class Graph:
     def name_scope(self, name):
         """Push a name scope. `None` or '' resets to the root; a name ending in '/' re-enters
         that exact scope; otherwise the scope name is made unique."""
+        if name:
+            regex = _VALID_SCOPE_NAME if self._name_stack else _VALID_OP_NAME
+            if not regex.match(name):
+                kind = "scope" if self._name_stack else "root scope"
+                raise ValueError(f"'{name}' is not a valid {kind} name. A {kind} name has to "
+                                 f"match the following pattern: {regex.pattern}")
         old = self._name_stack
-        if not name:
-            new = ""
-        elif name.endswith("/"):
-            new = name[:-1]
-        else:
-            _check_name(name)
-            new = self.unique_name(name)
+        new = "" if not name else name[:-1] if name.endswith("/") else self.unique_name(name)
         self._name_stack = new
         try:
-            yield (new + "/") if new else ""
+            yield name if name and name.endswith("/") else (new + "/" if new else "")
         finally:
             self._name_stack = old
 
     # control dependencies and devices ----------------------------------------------------
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
-        """Ops created inside run after `control_inputs` (ops or tensors); None clears them."""
+        """Ops created inside run after `control_inputs` (ops, tensors, variables or their
+        names); None clears the enclosing ones. As in TF, an op gets no control inputs from a
+        block where one of its data inputs was created (that input already waits for them)."""
+        old_stack = self._control_stack
         if control_inputs is None:
-            self._control_stack.append(None)
+            self._control_stack = []
+            frame = _ControlFrame([])
         else:
+            current = {id(op) for f in self._control_stack for op in f.inputs}
             ops = []
             for c in control_inputs:
-                if isinstance(c, Tensor):
-                    c = c.op
-                elif hasattr(c, "op") and isinstance(getattr(c, "op"), Operation):
-                    c = c.op
-                if not isinstance(c, Operation):
-                    raise TypeError(f"Control input must be Operation or Tensor: {c!r}")
-                if c.graph is not self:
-                    raise ValueError(f"Control input {c.name} is from a different graph")
-                ops.append(c)
-            self._control_stack.append(ops)
+                c = self.as_graph_element(c)
+                c = c.op if isinstance(c, Tensor) else c
+                if id(c) not in current:
+                    current.add(id(c))
+                    ops.append(c)
+            frame = _ControlFrame(ops)
+        self._control_stack = self._control_stack + [frame]
         try:
             yield
         finally:
-            self._control_stack.pop()
+            self._control_stack = old_stack
 
-    def _current_control_inputs(self) -> list[Operation]:
+    def _control_inputs_for(self, inputs: list[Tensor]) -> list[Operation]:
+        input_ops = {id(t.op) for t in inputs}
         ops: list[Operation] = []
-        for frame in reversed(self._control_stack):
-            if frame is None:
-                break
-            ops[:0] = frame
-        seen, out = set(), []
-        for op in ops:
-            if id(op) not in seen:
-                seen.add(id(op))
-                out.append(op)
-        return out
+        for frame in self._control_stack:
+            if not input_ops & frame.seen:
+                ops.extend(c for c in frame.inputs if id(c) not in input_ops)
+        return ops
 
     @contextlib.contextmanager
-    def device(self, device_name):
-        self._device_stack.append(canonical_device(device_name) if device_name is not None else "")
+    def device(self, device_name_or_function):
+        """Ops created inside get this device ('/cpu:0', '/mlu:0', '/job:w/task:1'...),
+        merged field by field with the enclosing devices; None clears them; a function of
+        the op returns its device."""
+        entry = device_name_or_function
+        if entry is not None and not callable(entry):
+            entry = parse_device(entry)
+        self._device_stack.append(entry)
         try:
             yield
         finally:
             self._device_stack.pop()
 
-    def _current_device(self) -> str:
-        for d in reversed(self._device_stack):
-            if d:
-                return d
-        return ""
+    def _device_for(self, op: Operation) -> str:
+        device = ""
+        for entry in reversed(self._device_stack):
+            if entry is None:
+                break
+            device = (entry(op) or "") if callable(entry) else merge_device(entry, device)
+        return device
 
     # lookup ------------------------------------------------------------------------------
     def get_operations(self) -> list[Operation]:
@@ -428,40 +488,73 @@ class Graph:
     def get_operation_by_name(self, name: str) -> Operation:
         if not isinstance(name, str):
             raise TypeError(f"Operation names are strings (or similar), not {type(name).__name__}.")
-        if ":" in name:
-            raise ValueError(f"Name '{name}' appears to refer to a Tensor, not a Operation.")
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise KeyError(f"The name '{name}' refers to an Operation not in the graph.") from None
+        return self.as_graph_element(name, allow_tensor=False, allow_operation=True)
 
     def get_tensor_by_name(self, name: str) -> Tensor:
         if not isinstance(name, str):
             raise TypeError(f"Tensor names are strings (or similar), not {type(name).__name__}.")
-        op_name, sep, index = name.rpartition(":")
-        if not sep or not index.isdigit():
-            raise ValueError(f"The name '{name}' looks a like an Operation name, not a Tensor. "
-                             "Tensor names must be of the form \"<op_name>:<output_index>\".")
-        if op_name not in self._by_name:
-            raise KeyError(f"The name '{name}' refers to a Tensor which does not exist. "
-                           f"The operation, '{op_name}', does not exist in the graph.")
-        op = self._by_name[op_name]
-        i = int(index)
-        if i >= len(op.outputs):
-            raise KeyError(f"The name '{name}' refers to a Tensor which does not exist. The operation, "
-                           f"'{op_name}', exists but only has {len(op.outputs)} outputs.")
-        return op.outputs[i]
+        return self.as_graph_element(name, allow_tensor=True, allow_operation=False)
 
     def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
-        if isinstance(obj, str):
-            return self.get_tensor_by_name(obj) if ":" in obj else self.get_operation_by_name(obj)
+        """The Tensor or Operation `obj` names or is (a variable gives its ref tensor), with
+        TF's errors: KeyError for a missing name, ValueError for a name of the wrong kind or an
+        element of another graph, TypeError for anything else."""
+        kinds = "Tensor or Operation" if allow_tensor and allow_operation else \
+            "Tensor" if allow_tensor else "Operation"
         if hasattr(obj, "_as_graph_element"):
             obj = obj._as_graph_element()
-        if isinstance(obj, (Tensor, Operation)):
+        if isinstance(obj, bytes):
+            obj = obj.decode()
+        if isinstance(obj, str):
+            return self._element_by_name(obj, allow_tensor, allow_operation, kinds)
+        if isinstance(obj, Tensor) and allow_tensor or isinstance(obj, Operation) and allow_operation:
             if obj.graph is not self:
-                raise ValueError(f"{obj.name} is not an element of this graph.")
+                raise ValueError(f"{type(obj).__name__} {obj} is not an element of this graph.")
             return obj
-        raise TypeError(f"Can not convert a {type(obj).__name__} into a Tensor or Operation.")
+        raise TypeError(f"Can not convert a {type(obj).__name__} into a {kinds}.")
+
+    def _element_by_name(self, name: str, allow_tensor: bool, allow_operation: bool, kinds: str):
+        if ":" in name and allow_tensor:
+            try:
+                op_name, index = name.split(":")
+                index = int(index)
+            except ValueError:
+                raise ValueError(f"The name {name!r} looks a like a Tensor name, but is not a valid "
+                                 "one. Tensor names must be of the form \"<op_name>:<output_index>\"."
+                                 ) from None
+            if op_name not in self._by_name:
+                raise KeyError(f"The name {name!r} refers to a Tensor which does not exist. The "
+                               f"operation, {op_name!r}, does not exist in the graph.")
+            outputs = self._by_name[op_name].outputs
+            if not 0 <= index < len(outputs):
+                raise KeyError(f"The name {name!r} refers to a Tensor which does not exist. The "
+                               f"operation, {op_name!r}, exists but only has {len(outputs)} outputs.")
+            return outputs[index]
+        if ":" in name:
+            raise ValueError(f"Name {name!r} appears to refer to a Tensor, not a {kinds}.")
+        if allow_operation:
+            if name not in self._by_name:
+                raise KeyError(f"The name {name!r} refers to an Operation not in the graph.")
+            return self._by_name[name]
+        what = "refers to an Operation" if name in self._by_name else \
+            "looks like an (invalid) Operation name"
+        raise ValueError(f"The name {name!r} {what}, not a {kinds}. Tensor names must be of the "
+                         "form \"<op_name>:<output_index>\".")
+
+    def prevent_feeding(self, tensor) -> None:
+        self._unfeedable.add(id(tensor))
+
+    def prevent_fetching(self, op) -> None:
+        self._unfetchable.add(id(op))
+
+    def is_feedable(self, tensor) -> bool:
+        return id(tensor) not in self._unfeedable
+
+    def is_fetchable(self, tensor_or_op) -> bool:
+        op = tensor_or_op.op if isinstance(tensor_or_op, Tensor) else tensor_or_op
+        return id(op) not in self._unfetchable
+
+    building_function = property(lambda self: False)
 
     # collections ---------------------------------------------------------------------------
     def add_to_collection(self, name, value) -> None:
@@ -490,7 +583,8 @@ class Graph:
     # creating ops --------------------------------------------------------------------------
     def create_op(self, op_type: str, inputs: list[Tensor], lower: Callable, *, name: str | None = None,
                   attrs: dict[str, Any] | None = None, stateful: bool = False) -> Operation:
-        """Add an op: name it, check its inputs belong here, infer its outputs with `lower`."""
+        """Add an op: name it, check its inputs belong here, infer its outputs with `lower`.
+        A `name` ending in '/' is used exactly (it is a scope opened for this op)."""
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         for t in inputs:
@@ -499,22 +593,35 @@ class Graph:
             if t.graph is not self:
                 raise ValueError(f"Tensor {t.name} must be from the same graph as the other inputs of "
                                  f"{op_type} (it was created in a different graph).")
-        if name is not None:
-            _check_name(name.rstrip("/"))
-        name = self.unique_name(name or op_type) if not (name and name.endswith("/")) else name[:-1]
+        name = name or op_type
+        name = name[:-1] if name.endswith("/") else self.unique_name(name)
+        if not _VALID_OP_NAME.match(name):
+            raise ValueError(f"`{name}` is not a valid node name. Accepted names conform to Regex "
+                             f"/{_VALID_OP_NAME}/")
+        if name in self._by_name:
+            raise ValueError(f"Duplicate node name in graph: '{name}'")
         op = Operation(self, op_type, name, list(inputs), lower, dict(attrs or {}), stateful)
-        op._control_inputs = [c for c in self._current_control_inputs()]
-        op._device = self._current_device()
+        op._control_inputs = self._control_inputs_for(op._inputs)
+        op._device = self._device_for(op)
         types, statics = infer_outputs(op)
         op._outputs = [Tensor(op, i, t, s) for i, (t, s) in enumerate(zip(types, statics))]
         self._ops.append(op)
         self._by_name[name] = op
+        for frame in self._control_stack:
+            frame.seen.add(id(op))
         return op
 
 
-def _check_name(name: str) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*", name):
-        raise ValueError(f"'{name}' is not a valid scope name")
+_VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+_VALID_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+
+
+class _ControlFrame:
+    """One `control_dependencies` block: its control inputs and the ops created inside."""
+
+    def __init__(self, inputs: list[Operation]):
+        self.inputs = inputs
+        self.seen: set[int] = set()
 
 
 class _DefaultGraphs(threading.local):
@@ -540,8 +647,15 @@ def reset_default_graph() -> None:
 
 # Operations and tensors --------------------------------------------------------------------
 def _user_frames() -> list[traceback.FrameSummary]:
-    return [f for f in traceback.extract_stack()[:-3] if not f.filename.startswith(_TFC_DIR)
-            or "/tests/" in f.filename or "/models/" in f.filename]
+    """The frames of the user's code that are creating an op: not tfc's own, nor Python's or
+    installed packages' (a test runner, runpy)."""
+    return [f for f in traceback.extract_stack()[:-3]
+            if not f.filename.startswith(_LIBRARY_DIRS) and not f.filename.startswith("<")
+            and (not f.filename.startswith(_TFC_DIR) or "/tests/" in f.filename
+                 or "/models/" in f.filename)]
+
+
+_LIBRARY_DIRS = tuple({sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 class Operation:
@@ -581,8 +695,12 @@ class Operation:
         return Location(frame.filename, frame.lineno)
 
     def describe(self) -> str:
-        loc = self.location
-        return f"node {self._name} (defined at {loc})" if loc else f"node {self._name}"
+        """Where this op comes from, as TF's run-time errors say it: the node and the frames
+        of the model file that created it."""
+        frames = "".join(f'\n    File "{f.filename}", line {f.lineno}, in {f.name}'
+                         for f in self._traceback)
+        return f"Detected at node '{self._name}' defined at (most recent call last):{frames}\n" \
+               f"Node: '{self._name}'"
 
     def get_attr(self, name: str):
         try:
@@ -591,8 +709,13 @@ class Operation:
             raise ValueError(f"Operation '{self._name}' has no attr named '{name}'.") from None
 
     @property
-    def node_def(self):
-        return self
+    def node_def(self) -> NodeDef:
+        inputs = [t.op.name if t.value_index == 0 else t.name for t in self._inputs]
+        return NodeDef(self._name, self._type, inputs + [f"^{c.name}" for c in self._control_inputs],
+                       self._device, dict(self._attrs))
+
+    def colocation_groups(self) -> list[bytes]:
+        return [f"loc:@{self._name}".encode()]
 
     def _add_control_input(self, op: Operation) -> None:
         if op not in self._control_inputs:
@@ -615,10 +738,102 @@ class Operation:
         return f"<tf.Operation '{self._name}' type={self._type}>"
 
     def __str__(self):
-        inputs = "".join(f'\ninput: "{t.name}"' for t in self._inputs)
-        inputs += "".join(f'\ninput: "^{c.name}"' for c in self._control_inputs)
-        device = f'\ndevice: "{self._device}"' if self._device else ""
-        return f'name: "{self._name}"\nop: "{self._type}"{inputs}{device}\n'
+        return str(self.node_def)
+
+
+class NodeDef:
+    """What `Operation.node_def` gives: the op's name, type, inputs ("op", "op:1", "^ctrl"),
+    device and attributes; `str()` is TF's protobuf text of it."""
+
+    def __init__(self, name, op, input, device, attr):
+        self.name, self.op, self.input, self.device, self.attr = name, op, input, device, attr
+
+    def __str__(self):
+        lines = [f'name: "{self.name}"', f'op: "{self.op}"']
+        lines += [f'input: "{i}"' for i in self.input]
+        lines += [f'device: "{self.device}"'] if self.device else []
+        for key, value in self.attr.items():
+            text = _attr_text(value)
+            if text is not None:
+                lines += ["attr {", f'  key: "{key}"', "  value {"]
+                lines += ["    " + line for line in text] + ["  }", "}"]
+        return "\n".join(lines) + "\n"
+
+
+def _attr_text(value) -> list[str] | None:
+    """The lines of an AttrValue in protobuf text format (None for what tfc does not print)."""
+    fields = _attr_fields(value)
+    return None if fields is None else _proto_lines(fields)
+
+
+def _attr_fields(value):
+    """An AttrValue as a list of (field, value) where a value is a scalar text or a nested
+    list of fields."""
+    if isinstance(value, DType):
+        return [("type", _proto_dtype(value))]
+    if isinstance(value, (bool, np.bool_)):
+        return [("b", str(bool(value)).lower())]
+    if isinstance(value, (int, np.integer)):
+        return [("i", str(int(value)))]
+    if isinstance(value, (float, np.floating)):
+        return [("f", f"{float(value):g}")]
+    if isinstance(value, (str, bytes)):
+        return [("s", f'"{_c_escape(value.encode() if isinstance(value, str) else value)}"')]
+    if isinstance(value, TensorShape):
+        return [("shape", _shape_fields(value))]
+    if isinstance(value, (list, tuple)):
+        items = [_attr_fields(v) for v in value]
+        return None if None in items else [("list", [field for item in items for field in item])]
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return [("tensor", [("dtype", "DT_STRING"), ("tensor_shape", _shape_fields(TensorShape(value.shape)))]
+                 + [("string_val", f'"{_c_escape(v)}"') for v in value.reshape(-1)])]
+    if isinstance(value, np.ndarray):
+        dtype = dt.from_numpy(value.dtype)
+        fields = [("dtype", _proto_dtype(dtype)), ("tensor_shape", _shape_fields(TensorShape(value.shape)))]
+        if value.size == 1 and dtype.is_floating | dtype.is_integer | dtype.is_bool:
+            item = value.reshape(-1)[0].item()
+            kind = {"float32": "float", "float64": "double", "bool": "bool"}.get(
+                dtype.name, "int64" if dtype == dt.int64 else "int")
+            text = str(item).lower() if isinstance(item, bool) else f"{item:g}" \
+                if isinstance(item, float) else str(item)
+            fields.append((f"{kind}_val", text))
+        else:
+            fields.append(("tensor_content", f'"{_c_escape(value.tobytes())}"'))
+        return [("tensor", fields)]
+    return None
+
+
+def _shape_fields(shape: TensorShape):
+    if shape.ndims is None:
+        return [("unknown_rank", "true")]
+    return [("dim", [("size", str(-1 if d is None else d))]) for d in shape.as_list()]
+
+
+def _proto_lines(fields, indent: str = "") -> list[str]:
+    lines = []
+    for name, value in fields:
+        if isinstance(value, list):
+            lines += [f"{indent}{name} {{"] + _proto_lines(value, indent + "  ") + [f"{indent}}}"]
+        else:
+            lines.append(f"{indent}{name}: {value}")
+    return lines
+
+
+def _proto_dtype(dtype: DType) -> str:
+    return "DT_" + tf_dtype_name(dtype).upper()
+
+
+def _c_escape(data: bytes) -> str:
+    """Bytes as protobuf's text format writes them (octal escapes)."""
+    out = []
+    for b in data:
+        if chr(b) in '"\'\\':
+            out.append("\\" + chr(b))
+        elif 32 <= b < 127:
+            out.append(chr(b))
+        else:
+            out.append({10: "\\n", 13: "\\r", 9: "\\t"}.get(b, f"\\{b:03o}"))
+    return "".join(out)
 
 
 class Tensor:
@@ -655,8 +870,11 @@ class Tensor:
 
     def set_shape(self, shape) -> None:
         """Refine the static shape (it must be compatible with what is known)."""
-        merged = self.shape.merge_with(as_shape(shape))
-        self._type = TensorType(merged.as_tuple(), self._type.dtype)
+        old, new = self.shape, as_shape(shape)
+        message = merge_error(old, new)
+        if message:
+            raise ValueError(message)
+        self._type = TensorType(old.merge_with(new).as_tuple(), self._type.dtype)
 
     @property
     def ir_type(self) -> TensorType:
@@ -678,8 +896,9 @@ class Tensor:
         return f"<tf.Tensor '{self.name}' shape={self.shape} dtype={self.dtype.name}>"
 
     def __str__(self):
+        shape = f", shape={self.shape}" if self.shape.ndims is not None else ""
         device = f", device={self.device}" if self.device else ""
-        return f'Tensor("{self.name}", shape={self.shape}, dtype={self.dtype.name}{device})'
+        return f'Tensor("{self.name}"{shape}, dtype={self.dtype.name}{device})'
 
     def __hash__(self):
         return id(self)
@@ -691,22 +910,18 @@ class Tensor:
         return self is not other
 
     def __bool__(self):
-        raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed. Use `if t is not "
-                        "None:` instead of `if t:` to test if a tensor is defined, and use "
-                        "TensorFlow ops such as tf.cond to execute subgraphs conditioned on the "
-                        "value of a tensor.")
+        raise OperatorNotAllowedInGraphError(
+            "Using a symbolic `tf.Tensor` as a Python `bool` is not allowed. Use `if t is not "
+            "None:` instead of `if t:` to test if a tensor is defined, and TensorFlow ops such as "
+            "tf.cond to compute with its value.")
 
     def __iter__(self):
-        shape = self._type.shape
-        if shape is None or not shape or shape[0] is None:
-            raise TypeError("Tensor objects are only iterable when eager execution is enabled "
-                            "(or the first dimension is statically known).")
-        from .api import array_ops
-
-        return iter(array_ops.unstack(self, num=shape[0]))
+        raise OperatorNotAllowedInGraphError(
+            "Iterating over a symbolic `tf.Tensor` is not allowed. Use tf.unstack (or indexing) "
+            "to take its slices.")
 
     def __len__(self):
-        raise TypeError(f"len is not well defined for symbolic Tensors. ({self.name}) Please call "
+        raise TypeError(f"len is not well defined for a symbolic Tensor ({self.name}). Please call "
                         "`x.shape` rather than `len(x)` for shape information.")
 
 
@@ -769,7 +984,7 @@ def infer_outputs(op: Operation) -> tuple[list[TensorType], list[np.ndarray | No
     try:
         outputs = op._lower(ctx, op, *inputs)
     except (BuildError, InferenceError) as e:
-        shapes = ", ".join(_tf_shape(t.ir_type.shape) for t in op._inputs)
+        shapes = ", ".join(tf_shape_text(t.ir_type.shape) for t in op._inputs)
         message = str(e)
         if isinstance(e, BuildError) and ": " in message:
             message = message.split(": ", 1)[1] if not op.location else message.split(": ", 2)[-1]
@@ -780,10 +995,29 @@ def infer_outputs(op: Operation) -> tuple[list[TensorType], list[np.ndarray | No
     return types, statics
 
 
-def _tf_shape(shape) -> str:
+def tf_shape_text(shape) -> str:
+    """A shape as TF's kernels write it: [?,3], or <unknown>."""
     if shape is None:
         return "<unknown>"
     return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def merge_error(a: TensorShape, b: TensorShape) -> str | None:
+    """Why shapes `a` and `b` do not merge, in the words of TF's shape functions (or None)."""
+    if a.ndims is None or b.ndims is None:
+        return None
+    if a.ndims != b.ndims:
+        return f"Shapes must be equal rank, but are {a.ndims} and {b.ndims}"
+    for i, (x, y) in enumerate(zip(a.as_list(), b.as_list())):
+        if x is not None and y is not None and x != y:
+            return (f"Dimension {i} in both shapes must be equal, but are {x} and {y}. Shapes are "
+                    f"{tf_shape_text(a.as_tuple())} and {tf_shape_text(b.as_tuple())}.")
+    return None
+
+
+def tf_dtype_name(dtype: DType) -> str:
+    """A dtype as TF's kernels write it (float, double, half, int32...)."""
+    return {"float32": "float", "float64": "double", "float16": "half"}.get(dtype.name, dtype.name)
 
 
 # Converting Python values to tensors -----------------------------------------------------------

@@ -5,6 +5,11 @@ variables it writes become its results, and each random op gets a counter argume
 block where this execution starts). Ops are lowered in graph creation order, which respects
 data and control dependencies, so a variable read placed after an assign (through a control
 dependency, or simply later in the program) sees the assigned value.
+
+A variable's snapshot (`v/read`, the Identity that `v` stands for in expressions) is read where
+it is used, not where it was created: TF's snapshot of a ref variable shares the variable's
+buffer, so a consumer (or a fetch) that runs after an assign sees the assigned value, and tfc
+gives that value deterministically.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from tfc.ir.verifier import verify
 
 from . import errors
 from .folding import FoldingBuilder
-from .framework import Operation, Tensor, VariableRef, is_variable
+from .framework import Operation, Tensor, VariableRef, is_variable, tf_dtype_name, tf_shape_text
 
 
 @dataclass
@@ -52,12 +57,14 @@ class LoweringContext:
 
     inferring = False
 
-    def __init__(self):
+    def __init__(self, variable_types: dict[Operation, TensorType]):
+        self.variable_types = variable_types
         self.block = Block()
         self.b = FoldingBuilder(self.block)
         self.op: Operation | None = None
         self.current: dict[Operation, Value] = {}
         self.reads: list[tuple[Operation, Operation, Value]] = []
+        self.fed_variables: set[Operation] = set()   # whose ref tensor is fed: reads see the feed
         self.writes: list[Operation] = []
         self.randoms: list[tuple[Operation, Value, str, dict]] = []
 
@@ -65,18 +72,24 @@ class LoweringContext:
         return self.b.static(value)
 
     def unknown(self, type: TensorType) -> Value:
-        raise LoweringError(None, self.op, f"{self.op.type} '{self.op.name}' needs a value that is "
-                            "known when the graph runs (computed from constants and static shapes), "
-                            f"at {self.op.location}")
+        raise errors.run_error(LoweringError, self.op, f"{self.op.type} '{self.op.name}' needs a "
+                               "value that is known when the graph runs (computed from constants "
+                               "and static shapes)")
 
-    def read_variable(self, var_op: Operation) -> Value:
+    def read_variable(self, var_op: Operation, reader: Operation | None = None) -> Value:
         if var_op not in self.current:
-            arg = _placeholder_arg(self.block, var_op.outputs[0].ir_type, var_op.name)
-            self.reads.append((var_op, self.op, arg))
+            type = self.variable_types.get(var_op, var_op.outputs[0].ir_type)
+            arg = _placeholder_arg(self.block, type, var_op.name)
+            self.reads.append((var_op, reader or self.op, arg))
             self.current[var_op] = arg
         return self.current[var_op]
 
     def write_variable(self, var_op: Operation, value: Value) -> None:
+        if var_op in self.fed_variables:
+            dtype = tf_dtype_name(var_op.outputs[0].dtype)
+            raise errors.run_error(errors.InvalidArgumentError, self.op, f"Input 0 of node "
+                                   f"{self.op.name} was passed {dtype} from {var_op.name}:0 "
+                                   f"incompatible with expected {dtype}_ref.")
         self.current[var_op] = value
         if var_op not in self.writes:
             self.writes.append(var_op)
@@ -87,11 +100,18 @@ class LoweringContext:
         return arg
 
     def input(self, tensor: Tensor, values: dict[int, Value]):
+        if is_variable(tensor):             # (a fed variable too: its reads see the feed)
+            return VariableRef(tensor.op)
         if id(tensor) in values:
             return values[id(tensor)]
-        if is_variable(tensor):
-            return VariableRef(tensor.op)
+        if is_snapshot(tensor.op):
+            return self.read_variable(tensor.op.inputs[0].op, reader=tensor.op)
         raise AssertionError(f"{tensor.name} was not lowered before its use")
+
+
+def is_snapshot(op: Operation) -> bool:
+    """An Identity of a variable's ref: `v/read`, `v.read_value()`, `tf.identity(v)`."""
+    return op.type == "Identity" and len(op.inputs) == 1 and is_variable(op.inputs[0])
 
 
 def _placeholder_arg(block: Block, type: TensorType, name: str) -> Value:
@@ -119,18 +139,29 @@ def prune(fetches: list[Tensor | Operation], fed: set[int]) -> list[Operation]:
     return [op for op in graph._ops if id(op) in needed] if graph else []
 
 
-def lower(fetches: list[Tensor | Operation], feeds: dict[Tensor, TensorType]) -> Lowered:
+def lower(fetches: list[Tensor | Operation], feeds: dict[Tensor, TensorType],
+          variable_types: dict[Operation, TensorType] | None = None) -> Lowered:
     """Lower what `fetches` need into an IR function whose first arguments are `feeds` (with
-    the given concrete types)."""
-    ctx = LoweringContext()
+    the given concrete types); variables read have their static type, or the one given in
+    `variable_types` (for those whose static shape is not fully known)."""
+    ctx = LoweringContext(variable_types or {})
     values: dict[int, Value] = {}
     feed_list = list(feeds)
     for tensor in feed_list:
         values[id(tensor)] = ctx.block.add_arg(feeds[tensor], tensor.name)
+        if is_variable(tensor):          # a fed variable: every read in this run sees the feed
+            ctx.current[tensor.op] = values[id(tensor)]
+            ctx.fed_variables.add(tensor.op)
     ir_to_graph: dict[int, Operation] = {}
     for op in prune(fetches, {id(t) for t in feed_list}):
-        if op.type == "VariableV2":
-            continue
+        if op.type == "VariableV2" or is_snapshot(op):
+            continue            # read where used (see the module's docstring)
+        if op.type == "Placeholder":
+            shape = op.outputs[0].shape
+            shape = "" if shape.ndims is None else f" and shape {tf_shape_text(shape.as_tuple())}"
+            raise errors.run_error(errors.InvalidArgumentError, op, "You must feed a value for "
+                                   f"placeholder tensor '{op.name}' with dtype "
+                                   f"{tf_dtype_name(op.outputs[0].dtype)}{shape}")
         ctx.op = op
         ctx.b.location = op.location
         before = len(ctx.block.ops)
@@ -138,7 +169,7 @@ def lower(fetches: list[Tensor | Operation], feeds: dict[Tensor, TensorType]) ->
         try:
             outputs = op._lower(ctx, op, *inputs)
         except (BuildError, InferenceError) as e:
-            raise errors.InvalidArgumentError(None, op, f"{e}\n\t [[{op.describe()}]]") from None
+            raise errors.run_error(errors.InvalidArgumentError, op, str(e)) from None
         outputs = [] if outputs is None else outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for i, (random_op, arg, kind, options) in enumerate(ctx.randoms):
             if random_op is op:   # reserve by the element count this execution really draws
@@ -152,11 +183,10 @@ def lower(fetches: list[Tensor | Operation], feeds: dict[Tensor, TensorType]) ->
     results = []
     fetch_tensors = [f for f in fetches if isinstance(f, Tensor)]
     for tensor in fetch_tensors:
-        if is_variable(tensor) and id(tensor) not in values:
-            ctx.op = tensor.op
-            results.append(ctx.read_variable(tensor.op))
+        if is_variable(tensor):
+            results.append(ctx.read_variable(tensor.op, reader=tensor.op))
         else:
-            results.append(values[id(tensor)])
+            results.append(ctx.input(tensor, values))
     results += [ctx.current[v] for v in ctx.writes]
     # Arguments in a fixed order: feeds, variable reads, random counters.
     order = list(ctx.block.args[:len(feed_list)]) + [a for _, _, a in ctx.reads] + [a for _, a, _, _ in ctx.randoms]

@@ -16,6 +16,7 @@ import numpy as np
 
 from tfc.ir import dtypes as dt
 from tfc.ir.types import TensorType
+from tfc.ir.opdef import ComputeError
 from tfc.runtime.interpreter import InterpreterError, run_function
 
 from . import errors
@@ -23,8 +24,10 @@ from .framework import Graph, Operation, Tensor, get_default_graph
 from .lowering import Lowered, lower
 
 
+# TF raises these as plain ValueError, TypeError or RuntimeError; tfc's are also tf.errors
+# classes, so `except tf.errors.OpError` catches every failure of a run.
 class FeedError(errors.InvalidArgumentError, ValueError):
-    """A feed of the wrong shape or an unconvertible value (TF raises ValueError here)."""
+    """A feed of the wrong shape or an unconvertible value."""
 
 
 class FeedTypeError(errors.InvalidArgumentError, TypeError):
@@ -32,11 +35,11 @@ class FeedTypeError(errors.InvalidArgumentError, TypeError):
 
 
 class FetchError(errors.InvalidArgumentError, ValueError):
-    """A fetch that is not an element of the session's graph."""
+    """A fetch that names nothing in the graph or belongs to another graph."""
 
 
 class ClosedSessionError(errors.FailedPreconditionError, RuntimeError):
-    """Using a session after close() (TF raises RuntimeError)."""
+    """Using a session after close()."""
 
 
 class ConfigProto:
@@ -76,19 +79,20 @@ def get_default_session():
 
 
 def _session_for(session, graph: Graph, what: str):
+    """The session that `Tensor.eval` / `Operation.run` (`what`) uses, with TF's errors."""
+    kind, verb, call = ("tensor", "evaluate", "eval") if what == "Tensor.eval" else \
+        ("operation", "execute", "run")
+    which = "given"
     if session is None:
-        session = get_default_session()
+        session, which = get_default_session(), "default"
         if session is None:
-            raise ValueError(f"Cannot evaluate tensor using `eval()`: No default session is "
-                             "registered. Use `with sess.as_default()` or pass an explicit session "
-                             f"to `eval(session=sess)`" if what == "Tensor.eval" else
-                             "Cannot execute operation using `run()`: No default session is "
-                             "registered. Use `with sess.as_default():` or pass an explicit "
-                             "session to `run(session=sess)`")
+            raise ValueError(f"Cannot {verb} {kind} using `{call}()`: No default session is "
+                             f"registered. Use `with sess.as_default()` or pass an explicit session "
+                             f"to `{call}(session=sess)`")
     if session.graph is not graph:
-        kind = "tensor" if what == "Tensor.eval" else "operation"
-        raise ValueError(f"Cannot use the given session to {'evaluate' if kind == 'tensor' else 'execute'} "
-                         f"{kind}: the {kind}'s graph is different from the session's graph.")
+        hint = f" Pass an explicit session to `{call}(session=sess)`." if which == "default" else ""
+        raise ValueError(f"Cannot use the {which} session to {verb} {kind}: the {kind}'s graph is "
+                         f"different from the session's graph.{hint}")
     return session
 
 
@@ -97,7 +101,7 @@ def _flatten_fetches(fetches, graph: Graph, out: list):
     """Collect the leaves of `fetches` into `out`; return a function that rebuilds the same
     structure from their values."""
     if fetches is None:
-        raise TypeError(f"Fetch argument None has invalid type {type(None)}")
+        raise TypeError('Argument `fetch` = None has invalid type "NoneType". Cannot be None')
     if isinstance(fetches, (list, tuple)) and not hasattr(fetches, "_as_graph_element"):
         builders = [_flatten_fetches(f, graph, out) for f in fetches]
         if hasattr(fetches, "_fields"):   # namedtuple
@@ -117,33 +121,28 @@ def _flatten_fetches(fetches, graph: Graph, out: list):
 
 def _as_fetch_element(fetch, graph: Graph):
     try:
-        if hasattr(fetch, "_as_graph_element"):
-            fetch = fetch._as_graph_element()
-        if isinstance(fetch, str):
-            return graph.as_graph_element(fetch)
-        if isinstance(fetch, (Tensor, Operation)):
-            if fetch.graph is not graph:
-                raise ValueError(f"{fetch!r} is not an element of this graph.")
-            return fetch
+        return graph.as_graph_element(fetch)
+    except TypeError as e:
+        raise TypeError(f"Argument `fetch` = {fetch} has invalid type \"{type(fetch).__name__}\" "
+                        f"must be a string or Tensor. ({e})") from None
     except (KeyError, ValueError) as e:
-        raise FetchError(None, None, f"Fetch argument {fetch!r} cannot be interpreted as a "
-                                     f"Tensor. ({e.args[0]})") from None
-    raise TypeError(f"Fetch argument {fetch!r} has invalid type {type(fetch)}, must be a string "
-                    "or Tensor. (Can not convert a {0} into a Tensor or Operation.)"
-                    .format(type(fetch).__name__))
+        raise FetchError(None, None, f"Argument `fetch` = {fetch} cannot be interpreted as a "
+                                     f"Tensor. ({e})") from None
 
 
 # Feeds -----------------------------------------------------------------------------------------
 def _convert_feed(tensor: Tensor, value) -> np.ndarray:
-    if isinstance(value, Tensor):
+    """`value` as an array of the fed tensor's dtype, with TF's checks and messages."""
+    if isinstance(value, Tensor) or hasattr(value, "_as_tensor"):
         raise FeedTypeError(None, tensor.op, "The value of a feed cannot be a tf.Tensor object. "
                             "Acceptable feed values include Python scalars, strings, lists, numpy "
-                            "ndarrays, or TensorHandles.")
+                            f"ndarrays, or TensorHandles. For reference, the tensor object was {value} "
+                            f"which was passed to the argument `feed_dict` with key {tensor}.")
     dtype = tensor.dtype
     if isinstance(value, int) and not isinstance(value, bool) and dtype.is_integer and \
             not dtype.min <= value <= dtype.max:
         raise FeedTypeError(None, tensor.op, f"Type of feed value {value} with type {type(value)} "
-                            f"is not compatible with Tensor type {dtype.name}. Try explicitly "
+                            f"is not compatible with Tensor type {dtype.numpy.type}. Try explicitly "
                             "setting the type of the feed tensor to a larger type (e.g. int64).")
     try:
         if dtype == dt.string:
@@ -151,18 +150,21 @@ def _convert_feed(tensor: Tensor, value) -> np.ndarray:
             array = np.vectorize(lambda s: s.encode() if isinstance(s, str) else s,
                                  otypes=[object])(array) if array.size else array
         else:
-            array = np.asarray(value, dtype=dtype.numpy)
+            array = np.asarray(value)
+            array = array.astype(dtype.numpy, copy=False)
     except (ValueError, TypeError, OverflowError) as e:
-        raise FeedError(None, tensor.op, f"Cannot feed value {value!r} for Tensor '{tensor.name}' "
-                        f"of dtype {dtype.name}: {e}") from None
+        raise FeedError(None, tensor.op, str(e)) from None
     if not tensor.shape.is_compatible_with(array.shape):
         raise FeedError(None, tensor.op, f"Cannot feed value of shape {array.shape} for Tensor "
-                        f"'{tensor.name}', which has shape '{tensor.shape}'")
+                        f"{tensor.name}, which has shape {tensor.shape}")
+    if not tensor.graph.is_feedable(tensor):
+        raise FeedError(None, tensor.op, f"Tensor {tensor} may not be fed.")
     return array
 
 
 def _fetch_value(value: np.ndarray):
-    """What TF returns for a fetched tensor: arrays, and numpy scalars for 0-d tensors."""
+    """What TF returns for a fetched tensor: arrays, numpy scalars for 0-d tensors (bytes for
+    strings)."""
     return value[()] if value.ndim == 0 else value
 
 
@@ -170,9 +172,9 @@ def _fetch_value(value: np.ndarray):
 class BaseSession:
     def __init__(self, target: str = "", graph: Graph | None = None, config: ConfigProto | None = None):
         if graph is not None and not isinstance(graph, Graph):
-            raise TypeError(f"graph must be a tf.Graph, but got {type(graph)}")
+            raise TypeError(f'Argument `graph` must be a tf.Graph, but got "{type(graph).__name__}"')
         self._graph = graph if graph is not None else get_default_graph()
-        self._target = target
+        self._target = target.encode() if isinstance(target, str) else target
         self._config = config or ConfigProto()
         self._closed = False
         self._variables: dict[Operation, np.ndarray] = {}
@@ -191,11 +193,12 @@ class BaseSession:
 
     @contextlib.contextmanager
     def as_default(self):
+        """Inside the block, `Tensor.eval()` and `Operation.run()` use this session."""
         _default_sessions.stack.append(self)
         try:
             yield self
         finally:
-            _default_sessions.stack.remove(self)
+            _remove_last(_default_sessions.stack, self)
 
     def __enter__(self):
         self._default_context = self.as_default()
@@ -222,17 +225,13 @@ class BaseSession:
         return rebuild(results)
 
     def _feeds(self, feed_dict) -> dict[Tensor, np.ndarray]:
+        """The fed tensors (any tensor of the graph; a variable feeds its every read) and arrays."""
         feeds: dict[Tensor, np.ndarray] = {}
         for key, value in (feed_dict or {}).items():
-            if hasattr(key, "_as_tensor") and not isinstance(key, Tensor):
-                key = key._as_tensor()
             try:
-                tensor = self._graph.as_graph_element(key) if isinstance(key, (str, Tensor)) else None
-            except (KeyError, ValueError) as e:
-                raise FeedError(None, None, f"Cannot interpret feed_dict key as Tensor: {e.args[0]}") from None
-            if not isinstance(tensor, Tensor):
-                raise TypeError(f"Cannot interpret feed_dict key as Tensor: Can not convert a "
-                                f"{type(key).__name__} into a Tensor.")
+                tensor = self._graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
+            except (KeyError, ValueError, TypeError) as e:
+                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e.args[0]}") from None
             feeds[tensor] = _convert_feed(tensor, value)
         return feeds
 
@@ -241,32 +240,39 @@ class BaseSession:
         lowered = self._compiled(targets, feeds)
         values = self._execute(lowered, feeds)
         by_fetch = dict(zip([id(t) for t in lowered.fetches], values))
-        return [_fetch_value(by_fetch[id(x)]) if isinstance(x, Tensor) else None for x in leaves]
+        # As TF: a fetched tensor that is fed comes back as the fed array (0-d included).
+        return [None if not isinstance(x, Tensor) else feeds[x] if x in feeds
+                else _fetch_value(by_fetch[id(x)]) for x in leaves]
 
     def _compiled(self, targets, feeds) -> Lowered:
+        """The compiled run, cached by fetches, feed signatures, graph version and the shapes
+        of variables whose static shape is not fully known."""
+        var_types = {v: TensorType(a.shape, v.outputs[0].dtype) for v, a in self._variables.items()
+                     if not v.outputs[0].shape.is_fully_defined()}
         signature = tuple((id(t), a.shape, a.dtype.str) for t, a in feeds.items())
-        key = (tuple(id(t) for t in targets), signature, self._graph.version)
+        var_signature = tuple((id(v), t.shape) for v, t in var_types.items())
+        key = (tuple(id(t) for t in targets), signature, var_signature, self._graph.version)
         cache = self._graph.__dict__.setdefault("_tfc_compiled", {})
         if key not in cache:
             types = {t: TensorType(a.shape, t.dtype) for t, a in feeds.items()}
-            cache[key] = lower(targets, types)
+            cache[key] = lower(targets, types, var_types)
         return cache[key]
 
     def _execute(self, lowered: Lowered, feeds) -> list[np.ndarray]:
         args = [feeds[t] for t in lowered.feeds]
         for var, reader in lowered.variable_reads:
             if var not in self._variables:
-                raise errors.FailedPreconditionError(
-                    None, reader, f"Attempting to use uninitialized value {var.name}\n\t "
-                                  f"[[{reader.describe()}]]")
+                raise errors.run_error(errors.FailedPreconditionError, reader,
+                                       f"Attempting to use uninitialized value {var.name}")
             args.append(self._variables[var])
         args += [np.int64(self._counters.get(op, 0)) for op, _ in lowered.random_ops]
         try:
             results = run_function(lowered.function, args)
         except InterpreterError as e:
             op = lowered.ir_to_graph.get(id(e.op))
-            where = f"\n\t [[{op.describe()}]]" if op is not None else ""
-            raise errors.InvalidArgumentError(None, op, f"{e}{where}") from None
+            cause = e.__context__       # the op's own failure, without the IR op's location
+            message = str(cause) if isinstance(cause, ComputeError) else str(e)
+            raise errors.run_error(errors.InvalidArgumentError, op, message) from None
         fetched = results[:len(lowered.fetches)]
         for var, value in zip(lowered.variable_writes, results[len(lowered.fetches):]):
             self._variables[var] = value
@@ -288,14 +294,20 @@ class Session(BaseSession):
 
 
 class InteractiveSession(BaseSession):
-    """A session that installs itself as the default session when created."""
+    """A session that makes itself the default session until it is closed."""
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: ConfigProto | None = None):
         super().__init__(target, graph, config)
-        self._context = self.as_default()
-        self._context.__enter__()
+        _default_sessions.stack.append(self)
 
     def close(self) -> None:
-        if not self._closed and self in _default_sessions.stack:
-            _default_sessions.stack.remove(self)
+        if not self._closed:
+            _remove_last(_default_sessions.stack, self)
         super().close()
+
+
+def _remove_last(stack: list, item) -> None:
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i] is item:
+            del stack[i]
+            return

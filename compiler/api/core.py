@@ -83,11 +83,14 @@ def apply_op(op_type: str, name: str | None, named_inputs: list[tuple[str, Any]]
              same_dtype: bool = True, dtype: DType | None = None, default_name: str | None = None,
              attrs: dict[str, Any] | None = None, stateful: bool = False):
     """Create op `op_type` under name scope `name` (default `default_name` or the type), its
-    inputs converted there; returns its output (or outputs)."""
+    inputs converted there; returns its output (or outputs). Without `attrs`, an op whose
+    inputs share one dtype gets TF's attribute `T` (its `get_attr("T")`)."""
     values = [v for _, v in named_inputs]
     with op_scope(name, default_name or op_type, values) as scope:
         if same_dtype and named_inputs:
             tensors = convert_same_dtype(op_type, named_inputs, dtype)
+            if attrs is None:       # TF's ops on same-typed inputs name their type "T"
+                attrs = {"T": tensors[0].dtype}
         else:
             tensors = [convert_to_tensor(v, name=n) for n, v in named_inputs]
         op = make_op(op_type, tensors, lower, name=scope, attrs=attrs, stateful=stateful)

@@ -9,6 +9,9 @@ hold separate values, as in TF). Its graph is TF's: `v` (VariableV2), `v/initial
 from __future__ import annotations
 
 import contextlib
+import enum
+import functools
+import inspect
 import math
 
 import numpy as np
@@ -17,9 +20,9 @@ from tfc.ir import dtypes as dt
 from tfc.ir.types import TensorType
 
 from ..framework import (GraphKeys, Operation, Tensor, TensorShape, VariableRef, as_shape,
-                         convert_to_tensor, get_default_graph)
+                         convert_to_tensor, get_default_graph, merge_error, tf_shape_text)
 from . import array_ops, math_ops, random_ops
-from .core import apply_op, make_op, op_scope
+from .core import make_op, op_scope
 
 
 # Variable ops ------------------------------------------------------------------------------------
@@ -39,41 +42,31 @@ def _ref_of(ref) -> Tensor:
 
 
 def assign(ref, value, validate_shape=None, use_locking=None, name=None):
-    """`tf.assign`: store `value` in the variable; the result is the new value."""
+    """`tf.assign`: store `value` in the variable; the result is the new value. Without
+    `validate_shape` the value may change the variable's shape."""
     ref = _ref_of(ref)
     validate = True if validate_shape is None else bool(validate_shape)
 
     def lower(ctx, op, var: VariableRef, new):
         ctx.write_variable(var.op, new)
-        return new if not ctx.inferring else ctx.unknown(var.type)
+        return new
 
     with op_scope(name, "Assign", [ref, value]) as scope:
         value = convert_to_tensor(value, dtype=ref.dtype, name="value")
-        if validate and not ref.shape.is_compatible_with(value.shape):
-            raise ValueError(f"Dimension 0 in both shapes must be equal, but are "
-                             f"{_first_mismatch(ref.shape, value.shape)}. Shapes are {ref.shape} and "
-                             f"{value.shape}. for '{scope[:-1]}' (op: 'Assign') with input shapes: "
-                             f"{_shape_list(ref.shape)}, {_shape_list(value.shape)}."
-                             if ref.shape.ndims == value.shape.ndims else
-                             f"Shapes {ref.shape} and {value.shape} are incompatible")
-        return make_op("Assign", [ref, value], lower, name=scope, stateful=True,
-                       attrs={"validate_shape": validate, "use_locking": use_locking}).outputs[0]
+        message = merge_error(ref.shape, value.shape) if validate else None
+        if message:
+            raise ValueError(f"{message} for '{scope[:-1]}' (op: 'Assign') with input shapes: "
+                             f"{tf_shape_text(ref.shape.as_tuple())}, "
+                             f"{tf_shape_text(value.shape.as_tuple())}.")
+        attrs = {"T": ref.dtype, "validate_shape": validate,
+                 "use_locking": True if use_locking is None else bool(use_locking)}
+        result = make_op("Assign", [ref, value], lower, name=scope, stateful=True, attrs=attrs).outputs[0]
+    if validate:
+        result.set_shape(ref.shape)
+    return result
 
 
-def _first_mismatch(a: TensorShape, b: TensorShape) -> str:
-    for x, y in zip(a.as_list(), b.as_list()):
-        if x is not None and y is not None and x != y:
-            return f"{x} and {y}"
-    return "?"
-
-
-def _shape_list(shape: TensorShape) -> str:
-    if shape.ndims is None:
-        return "?"
-    return "[" + ",".join("?" if d is None else str(d) for d in shape.as_list()) + "]"
-
-
-def _assign_update(op_type: str, ir_name: str, ref, value, name):
+def _assign_update(op_type: str, ir_name: str, ref, value, use_locking, name):
     ref = _ref_of(ref)
 
     def lower(ctx, op, var: VariableRef, delta):
@@ -83,17 +76,18 @@ def _assign_update(op_type: str, ir_name: str, ref, value, name):
 
     with op_scope(name, op_type, [ref, value]) as scope:
         value = convert_to_tensor(value, dtype=ref.dtype, name="value")
-        return make_op(op_type, [ref, value], lower, name=scope, stateful=True).outputs[0]
+        attrs = {"T": ref.dtype, "use_locking": bool(use_locking)}
+        return make_op(op_type, [ref, value], lower, name=scope, stateful=True, attrs=attrs).outputs[0]
 
 
 def assign_add(ref, value, use_locking=None, name=None):
     """`tf.assign_add`: add `value` to the variable; the result is the new value."""
-    return _assign_update("AssignAdd", "math.add", ref, value, name)
+    return _assign_update("AssignAdd", "math.add", ref, value, use_locking, name)
 
 
 def assign_sub(ref, value, use_locking=None, name=None):
     """`tf.assign_sub`: subtract `value` from the variable; the result is the new value."""
-    return _assign_update("AssignSub", "math.sub", ref, value, name)
+    return _assign_update("AssignSub", "math.sub", ref, value, use_locking, name)
 
 
 # tf.Variable -------------------------------------------------------------------------------------
@@ -111,14 +105,15 @@ class Variable:
         init_from_fn = callable(initial_value)
         graph = get_default_graph()
         with graph.as_default(), graph.name_scope(name or "Variable") as scope:
-            if init_from_fn:
-                with graph.name_scope("Initializer"):
+            if init_from_fn:   # as TF: the initializer's ops go to no device
+                with graph.name_scope("Initializer"), graph.device(None):
                     initial_value = convert_to_tensor(initial_value(), dtype=dtype, name="initial_value")
             else:
                 initial_value = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
-            var_shape = as_shape(shape) if shape is not None else initial_value.shape
-            if validate_shape and not var_shape.is_fully_defined():
+            if validate_shape and not initial_value.shape.is_fully_defined():
                 raise ValueError(f"initial_value must have a shape specified: {initial_value}")
+            var_shape = as_shape(shape) if shape is not None else \
+                initial_value.shape if validate_shape else TensorShape(None)
             self._initial_value = initial_value
             self._variable = _variable_op(var_shape, initial_value.dtype, scope)
             self._initializer_op = assign(self._variable, initial_value,
@@ -263,7 +258,7 @@ class TruncatedNormal(Initializer):
 
 
 class RandomUniform(Initializer):
-    def __init__(self, minval=0, maxval=None, seed=None, dtype=dt.float32):
+    def __init__(self, minval=.0, maxval=None, seed=None, dtype=dt.float32):
         self.minval, self.maxval, self.seed, self.dtype = minval, maxval, seed, dt.as_dtype(dtype)
 
     def __call__(self, shape, dtype=None, partition_info=None):
@@ -335,11 +330,11 @@ class Orthogonal(Initializer):
         num_cols = shape[-1]
         flat = (num_cols, num_rows) if num_rows < num_cols else (num_rows, num_cols)
         a = random_ops.random_normal(flat, dtype=dtype, seed=self.seed)
-        q, r = array_ops.qr(a)
-        q = q * math_ops.sign(array_ops.matrix_diag_part(r))
+        q, r = math_ops.qr(a, full_matrices=False)
+        q = math_ops.multiply(q, math_ops.sign(array_ops.diag_part(r)), name="mul")
         if num_rows < num_cols:
-            q = array_ops.transpose(q)
-        return self.gain * array_ops.reshape(q, shape)
+            q = math_ops.matrix_transpose(q)
+        return math_ops.multiply(self.gain, array_ops.reshape(q, shape), name="mul")
 
 
 def zeros(shape, dtype=dt.float32, name=None):
@@ -412,12 +407,11 @@ initialize_all_variables = global_variables_initializer
 
 
 # Variable scopes and tf.get_variable -------------------------------------------------------------
-class _ReuseMode:
-    def __repr__(self):
-        return "tf.AUTO_REUSE"
+class _ReuseMode(enum.Enum):
+    AUTO_REUSE = 1
 
 
-AUTO_REUSE = _ReuseMode()
+AUTO_REUSE = _ReuseMode.AUTO_REUSE
 
 
 class VariableScope:
@@ -438,69 +432,98 @@ class VariableScope:
     def set_initializer(self, initializer) -> None:
         self.initializer = initializer
 
+    def set_regularizer(self, regularizer) -> None:
+        self.regularizer = regularizer
+
+    def set_dtype(self, dtype) -> None:
+        self.dtype = dt.as_dtype(dtype)
+
     def get_variable(self, name, **kwargs):
         return get_variable(name, **kwargs)
 
 
-def get_variable_scope() -> VariableScope:
+class _ScopeStore:
+    """A graph's variable scopes: the stack, and how often each scope name was opened (which
+    `default_name` scopes are made unique against, as TF does)."""
+
+    def __init__(self):
+        self.stack = [VariableScope(False)]
+        self.opened: dict[str, int] = {}
+
+    def unique_name(self, parent: str, prefix: str) -> str:
+        full = f"{parent}/{prefix}" if parent else prefix
+        if not self.opened.get(full):
+            return prefix
+        i = 1
+        while self.opened.get(f"{full}_{i}"):
+            i += 1
+        return f"{prefix}_{i}"
+
+    def close_subscopes(self, name: str) -> None:
+        for key in self.opened:
+            if key.startswith(name + "/"):
+                self.opened[key] = 0
+
+
+def _scope_store() -> _ScopeStore:
     graph = get_default_graph()
-    if not graph._variable_scope_stack:
-        graph._variable_scope_stack.append(VariableScope(False))
-    return graph._variable_scope_stack[-1]
+    if graph._variable_scopes is None:
+        graph._variable_scopes = _ScopeStore()
+    return graph._variable_scopes
+
+
+def get_variable_scope() -> VariableScope:
+    return _scope_store().stack[-1]
 
 
 @contextlib.contextmanager
 def variable_scope(name_or_scope=None, default_name=None, values=None, initializer=None,
                    regularizer=None, caching_device=None, partitioner=None, custom_getter=None,
                    reuse=None, dtype=None, use_resource=None, constraint=None, auxiliary_name_scope=True):
-    """`tf.variable_scope`: prefixes variable names (and op names) and sets reuse and defaults.
-    `reuse=True` (inherited by inner scopes) shares existing variables; AUTO_REUSE creates
-    them when missing."""
+    """`tf.variable_scope`: prefixes variable names (and, through a name scope of the same name,
+    op names) and sets reuse and defaults. Reuse is inherited: inside a `reuse=True` scope
+    every scope reuses (`reuse=False` cannot turn it off); AUTO_REUSE creates variables that
+    are missing and shares the others."""
     if name_or_scope is None and default_name is None:
         raise TypeError("If default_name is None then name_or_scope is required")
+    if name_or_scope is not None and not isinstance(name_or_scope, (str, VariableScope)):
+        raise TypeError(f"VariableScope: name_or_scope must be a string or VariableScope, got "
+                        f"{type(name_or_scope).__name__}")
+    reuse = None if reuse is False else reuse
+    if name_or_scope is None and reuse:
+        raise ValueError("reuse=True cannot be used without a name_or_scope")
     graph = get_default_graph()
-    parent = get_variable_scope()
+    store = _scope_store()
+    parent = store.stack[-1]
     if isinstance(name_or_scope, VariableScope):
-        name = name_or_scope.name
-        name_scope = name_or_scope.original_name_scope
-        base = name_or_scope
+        base, name = name_or_scope, name_or_scope.name
+        reuse = reuse or name_or_scope.reuse
+        scope_name = name.rsplit("/", 1)[-1]
     else:
         base = parent
-        if name_or_scope is not None:
-            relative = name_or_scope
-        else:
-            relative = _unique_scope_name(graph, parent.name, default_name)
+        relative = name_or_scope if name_or_scope is not None else \
+            store.unique_name(parent.name, default_name)
         name = f"{parent.name}/{relative}" if parent.name else relative
-        name_scope = None
-    # Reuse is inherited: once a scope reuses, its inner scopes do too.
-    if reuse is True or parent.reuse is True:
-        reuse = True
-    elif reuse is AUTO_REUSE or parent.reuse is AUTO_REUSE:
-        reuse = AUTO_REUSE
-    elif isinstance(name_or_scope, VariableScope):
-        reuse = name_or_scope.reuse
-    else:
-        reuse = False
+        reuse = reuse or parent.reuse
+        scope_name = name_or_scope if name_or_scope is not None else default_name
     scope = VariableScope(reuse, name, initializer or base.initializer, regularizer or base.regularizer,
-                          dtype or base.dtype)
+                          dtype or base.dtype, getattr(base, "original_name_scope", ""))
+    store.opened[name] = store.opened.get(name, 0) + 1
+    saved_counts = dict(store.opened)
     with contextlib.ExitStack() as stack:
-        if auxiliary_name_scope:
-            ns = name_scope if name_scope else (name_or_scope if isinstance(name_or_scope, str) else
-                                                 name.rsplit("/", 1)[-1])
-            scope.original_name_scope = stack.enter_context(graph.name_scope(ns))
-        graph._variable_scope_stack.append(scope)
+        if auxiliary_name_scope and (scope_name or graph.get_name_scope()):
+            opened = stack.enter_context(graph.name_scope(scope_name))
+            if not isinstance(name_or_scope, VariableScope):
+                scope.original_name_scope = opened
+        store.stack.append(scope)
         try:
             yield scope
         finally:
-            graph._variable_scope_stack.pop()
-
-
-def _unique_scope_name(graph, parent: str, default_name: str) -> str:
-    counts = graph.__dict__.setdefault("_tfc_scope_counts", {})
-    full = f"{parent}/{default_name}" if parent else default_name
-    n = counts.get(full, 0)
-    counts[full] = n + 1
-    return default_name if n == 0 else f"{default_name}_{n}"
+            store.stack.pop()
+            if isinstance(name_or_scope, VariableScope):
+                store.opened = saved_counts
+            else:
+                store.close_subscopes(name)
 
 
 def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=None, trainable=None,
@@ -512,49 +535,79 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     scope = get_variable_scope()
     full_name = f"{scope.name}/{name}" if scope.name else name
     graph = get_default_graph()
-    store = graph._var_store
-    dtype = dt.as_dtype(dtype) if dtype is not None else scope.dtype
-    if full_name in store:
-        if scope.reuse is False:
-            raise ValueError(f"Variable {full_name} already exists, disallowed. Did you mean to set "
-                             "reuse=True or reuse=tf.AUTO_REUSE in VarScope?")
-        found = store[full_name]
-        if shape is not None and not as_shape(shape).is_compatible_with(found.shape):
-            raise ValueError(f"Trying to share variable {full_name}, but specified shape "
-                             f"{as_shape(shape)} and found shape {found.shape}.")
-        if dtype is not None and dtype != found.dtype and dt.as_dtype(dtype) != scope.dtype:
-            raise ValueError(f"Trying to share variable {full_name}, but specified dtype "
-                             f"{dtype.name} and found dtype {found.dtype.name}.")
-        return found
+    dtype = dt.as_dtype(dtype if dtype is not None else scope.dtype)
+    initializer = initializer if initializer is not None else scope.initializer
+    regularizer = regularizer if regularizer is not None else scope.regularizer
+    from_value = initializer is not None and not callable(initializer)
+    if shape is not None and from_value:
+        raise ValueError("If initializer is a constant, do not specify shape.")
+    shape = as_shape(shape) if shape is not None else None
+    if full_name in graph._var_store:
+        return _existing_variable(graph._var_store[full_name], full_name, shape, dtype, scope.reuse)
     if scope.reuse is True:
         raise ValueError(f"Variable {full_name} does not exist, or was not created with "
                          "tf.get_variable(). Did you mean to set reuse=tf.AUTO_REUSE in VarScope?")
-    initializer = initializer if initializer is not None else scope.initializer
     if initializer is None:
-        initializer = GlorotUniform() if dtype.is_floating else Zeros()
-    if isinstance(initializer, type):
-        initializer = initializer(dtype=dtype)
-    if callable(initializer) and not isinstance(initializer, Tensor):
         if shape is None:
-            raise ValueError(f"Shape of a new variable ({full_name}) must be fully defined, but "
-                             "instead was <unknown>.")
-        dims = as_shape(shape).as_list()
-        init_value = lambda: initializer(dims, dtype=dtype, partition_info=None)  # noqa: E731
+            raise ValueError(f"Variable {full_name} did not get an initializer, so its `shape` "
+                             "argument must be specified.")
+        if not (dtype.is_floating or dtype.is_integer or dtype.is_bool or dtype == dt.string):
+            raise ValueError(f"An initializer for variable {full_name} of {dtype!r} is required")
+        initializer = GlorotUniform() if dtype.is_floating else Zeros()
+    if from_value:
+        init_value, var_dtype = initializer, None
     else:
-        init_value = initializer
-        if shape is not None and isinstance(initializer, Tensor) and validate_shape:
-            as_shape(shape).assert_is_compatible_with(initializer.shape)
+        if isinstance(initializer, type):
+            initializer = initializer()
+        if shape is not None and shape.is_fully_defined():
+            kwargs = {"dtype": dtype}
+            if "partition_info" in inspect.signature(initializer).parameters:
+                kwargs["partition_info"] = None
+            init_value = functools.partial(initializer, shape.as_list(), **kwargs)
+            var_dtype = dtype
+        elif not _takes_arguments(initializer):
+            init_value, var_dtype = initializer, None
+        else:
+            raise ValueError("The initializer passed is not valid. It should be a callable with no "
+                             "arguments and the shape should not be provided or an instance of "
+                             "`tf.keras.initializers.*' and `shape` should be fully defined.")
     with graph.name_scope(None):
         variable = Variable(init_value, trainable=trainable, collections=collections,
-                            validate_shape=validate_shape, name=full_name,
-                            dtype=dtype if not isinstance(init_value, Tensor) else None)
-    store[full_name] = variable
-    if regularizer is not None or scope.regularizer is not None:
-        with graph.name_scope(f"{full_name}/Regularizer/"):
-            loss = (regularizer or scope.regularizer)(variable)
-        if loss is not None:
-            graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
+                            validate_shape=validate_shape, name=full_name, dtype=var_dtype,
+                            shape=shape, constraint=constraint)
+        graph._var_store[full_name] = variable
+        # As TF: the regularizer runs once where get_variable was called from (at the root
+        # scope) to see that it gives a loss, then again under "name/Regularizer/" for the
+        # loss it collects.
+        if regularizer is not None and regularizer(variable) is not None:
+            with graph.name_scope(f"{full_name}/Regularizer/"):
+                graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, regularizer(variable))
     return variable
+
+
+def _existing_variable(found: Variable, name: str, shape, dtype, reuse) -> Variable:
+    if reuse is False:
+        frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
+                         for f in found.op.traceback[::-1][:5])
+        raise ValueError(f"Variable {name} already exists, disallowed. Did you mean to set "
+                         f"reuse=True or reuse=tf.AUTO_REUSE in VarScope? Originally defined "
+                         f"at:\n\n{frames}")
+    if shape is not None and not shape.is_compatible_with(found.shape):
+        raise ValueError(f"Trying to share variable {name}, but specified shape {shape} and found "
+                         f"shape {found.shape}.")
+    if dtype != found.dtype:
+        raise ValueError(f"Trying to share variable {name}, but specified dtype {dtype.name} and "
+                         f"found dtype {found.dtype.name}_ref.")
+    return found
+
+
+def _takes_arguments(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in params)
 
 
 __all__ = [
