@@ -72,3 +72,12 @@ def executing_eagerly():
 from . import compat, initializers  # noqa: E402,F401
 from . import losses, nn, random  # noqa: E402,F401
 from . import linalg, math  # noqa: E402,F401
+
+
+def load(folder):
+    """The model `tfc compile` wrote into `folder`, as a callable: `model(x=array)` or
+    `model(array, ...)` returns the list of outputs; inputs are checked before native code
+    runs."""
+    from tfc.runtime.cpu import load as load_cpu
+
+    return load_cpu(folder)

@@ -42,6 +42,8 @@ class Lowered:
     fetches: list[Tensor]                     # the first results
     variable_writes: list[Operation]          # the remaining results
     ir_to_graph: dict[int, Operation] = field(default_factory=dict)
+    native: object = None                     # the compiled function, once the session JITs it
+    native_error: str | None = None           # why the native backend could not compile it
 
     @property
     def function(self) -> Function:

@@ -17,6 +17,7 @@ import numpy as np
 from tfc.ir import dtypes as dt
 from tfc.ir.types import TensorType
 from tfc.ir.opdef import ComputeError
+from tfc.codegen.llvm.native import NativeError
 from tfc.runtime.interpreter import InterpreterError, run_function
 
 from . import errors
@@ -42,13 +43,22 @@ class ClosedSessionError(errors.FailedPreconditionError, RuntimeError):
     """Using a session after close()."""
 
 
+ENGINES = ("native", "interpreter")
+DEFAULT_ENGINE = "native"
+
+
 class ConfigProto:
     """Session configuration. TF's fields are accepted and ignored (tfc chooses threads and
-    placement itself); `tfc_engine` picks how compiled runs execute: "interpreter" (the
-    reference interpreter; the only engine until the native backend lands)."""
+    placement itself). `tfc_engine` picks how runs execute: "native" (the default: the LLVM
+    backend JIT-compiles each run's function once and caches the machine code; a function
+    with an op it cannot compile runs on the interpreter) or "interpreter" (the reference
+    interpreter, for debugging)."""
 
-    def __init__(self, tfc_engine: str = "interpreter", **fields):
-        self.tfc_engine = tfc_engine
+    def __init__(self, tfc_engine: str | None = None, **fields):
+        engine = tfc_engine or DEFAULT_ENGINE
+        if engine not in ENGINES:
+            raise ValueError(f"tfc_engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        self.tfc_engine = engine
         for k, v in fields.items():
             setattr(self, k, v)
 
@@ -267,7 +277,7 @@ class BaseSession:
             args.append(self._variables[var])
         args += [np.int64(self._counters.get(op, 0)) for op, _ in lowered.random_ops]
         try:
-            results = run_function(lowered.function, args)
+            results = self._run_compiled(lowered, args)
         except InterpreterError as e:
             op = lowered.ir_to_graph.get(id(e.op))
             cause = e.__context__       # the op's own failure, without the IR op's location
@@ -280,6 +290,16 @@ class BaseSession:
             self._counters[op] = self._counters.get(op, 0) + blocks
         return fetched
 
+    def _run_compiled(self, lowered: Lowered, args: list) -> list[np.ndarray]:
+        if self._config.tfc_engine == "native":
+            native = _native(lowered)
+            if native is not None:
+                try:
+                    return native(*args)
+                except NativeError:
+                    pass    # rerun on the interpreter, which raises the op's exact error
+        return run_function(lowered.function, args)
+
     def make_callable(self, fetches, feed_list=None):
         feed_list = list(feed_list or [])
 
@@ -287,6 +307,20 @@ class BaseSession:
             return self.run(fetches, dict(zip(feed_list, values)))
 
         return call
+
+
+def _native(lowered: Lowered):
+    """The function compiled by the LLVM backend (once), or None where it cannot be."""
+    if lowered.native is None and lowered.native_error is None:
+        from tfc.codegen.llvm.emitter import CodegenError
+        from tfc.codegen.llvm.native import NativeFunction
+        from tfc.codegen.llvm.types import UnsupportedType
+
+        try:
+            lowered.native = NativeFunction.jit(lowered.function)
+        except (CodegenError, UnsupportedType) as e:
+            lowered.native_error = str(e)
+    return lowered.native
 
 
 class Session(BaseSession):

@@ -152,6 +152,13 @@ class KernelContext:
         """A module-level function `name` (declared once)."""
         return self.compiler.declare(name, type)
 
+    def scratch(self, nbytes: int) -> ir.Value:
+        """An i8* to `nbytes` of 64-byte aligned scratch for this op, in the temp arena."""
+        plan = self.compiler.plan
+        offset = plan.temp_bytes
+        plan.temp_bytes = _align(offset + max(int(nbytes), 1))
+        return self.builder.gep(self.compiler.entry.args[2], [i64(offset)])
+
 
 class FunctionCompiler:
     def __init__(self, function: Function, name: str, module: ir.Module | None = None):
@@ -221,6 +228,9 @@ class FunctionCompiler:
                 where = f" at {op.location}" if op.location else ""
                 raise CodegenError(f"the LLVM backend has no kernel for {op.name}{where}")
             emit(KernelContext(self, op, index), op)
+            # Kernels may append allocas to the prologue block (llvmlite's goto_entry_block):
+            # keep the prologue's own insertion point after them.
+            self.prologue.position_at_end(self.prologue.block)
         for i, value in self.plan.copies:
             self._copy_to_result(i, value)
         self.builder.ret(ir.Constant(I32, 0))

@@ -33,6 +33,16 @@ def for_range(builder: ir.IRBuilder, start, stop, step=1, name: str = "i") -> It
     builder.position_at_end(end)
 
 
+def imin(builder: ir.IRBuilder, a: ir.Value, b: ir.Value) -> ir.Value:
+    """The smaller of two signed integers."""
+    return builder.select(builder.icmp_signed("<", a, b), a, b)
+
+
+def imax(builder: ir.IRBuilder, a: ir.Value, b: ir.Value) -> ir.Value:
+    """The larger of two signed integers."""
+    return builder.select(builder.icmp_signed(">", a, b), a, b)
+
+
 @contextlib.contextmanager
 def for_nest(builder: ir.IRBuilder, dims: Sequence, name: str = "d") -> Iterator[list[ir.Value]]:
     """Nested loops over `dims` (outermost first); yields the induction variables."""

@@ -6,6 +6,7 @@ non-zero status into an error naming the failing op. Used for JIT-compiled funct
 from __future__ import annotations
 
 import ctypes
+import threading
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -14,6 +15,7 @@ import numpy as np
 from tfc.ir.core import Function, Operation
 
 from .emitter import ALIGN, compile_function
+from .library import use_process_library
 from .target import JitModule
 
 ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
@@ -64,6 +66,13 @@ class NativeCallable:
         self._weights = aligned_copy(weights) if weights.ctypes.data % ALIGN else weights
         self._ops = ops
         self._keepalive = keepalive
+        self._arenas = threading.local()   # one scratch arena per calling thread, reused
+
+    def _temp(self) -> np.ndarray:
+        arena = getattr(self._arenas, "temp", None)
+        if arena is None:
+            arena = self._arenas.temp = aligned_empty(max(self.temp_bytes, 1))
+        return arena
 
     def check_inputs(self, inputs) -> list[np.ndarray]:
         """Inputs as contiguous arrays of exactly the expected dtypes and shapes, or ValueError;
@@ -96,8 +105,9 @@ class NativeCallable:
         else:
             inputs = args
         arrays = self.check_inputs(inputs)
-        results = [np.empty(s.shape, s.dtype) for s in self.outputs]
-        temp = aligned_empty(max(self.temp_bytes, 1))
+        results = [aligned_empty(int(np.prod(s.shape, dtype=np.int64)) * s.dtype.itemsize)
+                   .view(s.dtype).reshape(s.shape) for s in self.outputs]
+        temp = self._temp()
         arg_ptrs = (ctypes.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
         res_ptrs = (ctypes.c_void_p * max(len(results), 1))(*[r.ctypes.data for r in results])
         status = self._entry(ctypes.addressof(arg_ptrs), ctypes.addressof(res_ptrs),
@@ -113,6 +123,7 @@ class NativeFunction(NativeCallable):
     @classmethod
     def jit(cls, function: Function, name: str = "tfc_main") -> "NativeFunction":
         module, plan = compile_function(function, name)
+        use_process_library(module)
         jit = JitModule(module)
         inputs = [TensorSpec(a.name_hint or f"arg{i}", a.type.shape, a.type.dtype.numpy)
                   for i, a in enumerate(function.args)]

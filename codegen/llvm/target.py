@@ -38,8 +38,9 @@ def vector_width_f32() -> int:
     return 4
 
 
-@functools.cache
 def target_machine(reloc: str = "pic", jit: bool = False) -> llvm.TargetMachine:
+    """A new target machine for this CPU (an MCJIT engine takes ownership of the one it is
+    given, so they are never shared)."""
     _initialized()
     cpu, features = host_cpu()
     target = llvm.Target.from_default_triple()
@@ -47,10 +48,15 @@ def target_machine(reloc: str = "pic", jit: bool = False) -> llvm.TargetMachine:
                                         codemodel="jitdefault" if jit else "default", jit=jit)
 
 
+@functools.cache
+def _data_layout() -> str:
+    return str(target_machine().target_data)
+
+
 def new_module(name: str) -> ir.Module:
     module = ir.Module(name=name)
     module.triple = llvm.get_process_triple()
-    module.data_layout = str(target_machine().target_data)
+    module.data_layout = _data_layout()
     return module
 
 
@@ -77,7 +83,6 @@ class JitModule:
         ref = parse_and_optimize(module, jit=True)
         self.engine = llvm.create_mcjit_compiler(ref, target_machine(jit=True))
         self.engine.finalize_object()
-        self.llvm_ir = str(ref)
 
     def address(self, name: str) -> int:
         addr = self.engine.get_function_address(name)

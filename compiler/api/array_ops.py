@@ -601,7 +601,7 @@ def expand_dims(input, axis=None, name=None, dim=None):
             rank_ = None if x.type.shape is None else len(x.type.shape) + 1
             return _unknown(ctx, x.type.dtype, None if rank_ is None else (None,) * rank_)
         if len(got) != 1:
-            raise InferenceError(f"'dim' must be a tensor with a single value")
+            raise InferenceError("'dim' must be a tensor with a single value")
         return ctx.b.op("array.expand_dims", x, axis=got[0])
 
     return _op("ExpandDims", name, [("input", input, "T"), ("dim", axis, "Tdim")], lower,
@@ -1200,7 +1200,7 @@ def gather_nd(params, indices, name=None, batch_dims=0):
                    lambda ctx, op, p, i: ctx.b.op("array.gather_nd", p, i),
                    allowed={"Tindices": INDEX})
     # TF builds ~60 ops here (batch_gather_nd); tfc makes one op named like TF's last one.
-    with op_scope(name, "BatchGatherND", [params, indices]) as scope:
+    with op_scope(name, "BatchGatherND", [params, indices]):
         indices = convert_to_tensor(indices, name="indices")
         params = convert_to_tensor(params, name="params")
         return _op("GatherNd", "Reshape_3", [("params", params, "Tparams"),

@@ -5,3 +5,8 @@ from ..emitter import KERNELS
 
 for _name in SCALAR:
     KERNELS.setdefault(_name, emit_elementwise)
+
+from . import linalg  # noqa: E402,F401  (math.matmul, linalg.*)
+from . import nn  # noqa: E402,F401  (nn.*, and random.* from ..philox)
+from . import array  # noqa: E402,F401  (array.*: copies, pads, gathers, creation)
+from . import reduce  # noqa: E402,F401  (math.reduce_*, argmax/argmin)

@@ -1,0 +1,69 @@
+"""Sessions run natively by default: the run's function is JIT-compiled once and reused; the
+interpreter stays available as `tf.ConfigProto(tfc_engine="interpreter")`; run-time errors in
+native code still name the op."""
+
+import numpy as np
+import pytest
+
+import tfc as tf
+from tfc import session as session_module
+from tfc.codegen.llvm.native import NativeFunction
+
+
+@pytest.fixture(autouse=True)
+def native_default(monkeypatch):
+    monkeypatch.setattr(session_module, "DEFAULT_ENGINE", "native")   # undo the package fixture
+    tf.reset_default_graph()
+
+
+def _compiled(sess):
+    return list(sess.graph.__dict__["_tfc_compiled"].values())
+
+
+def test_default_engine_is_native_and_cached():
+    x = tf.placeholder(tf.float32, [None, 3], name="x")
+    w = tf.Variable(np.arange(6, dtype=np.float32).reshape(3, 2))
+    y = tf.nn.relu(tf.matmul(x, w) - 4.0)
+    with tf.Session() as sess:
+        assert sess._config.tfc_engine == "native"
+        sess.run(tf.global_variables_initializer())
+        feed = np.array([[1, 2, 3], [-1, 0, 1]], np.float32)
+        first = sess.run(y, {x: feed})
+        second = sess.run(y, {x: feed})
+        lowered = [lw for lw in _compiled(sess) if lw.fetches and lw.fetches[0] is y]
+        assert len(lowered) == 1 and isinstance(lowered[0].native, NativeFunction)
+    expected = np.maximum(feed @ np.arange(6, dtype=np.float32).reshape(3, 2) - 4, 0)
+    np.testing.assert_allclose(first, expected, rtol=1e-6)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_interpreter_engine_on_request():
+    y = tf.constant([1.0, 2.0]) * 3.0
+    with tf.Session(config=tf.ConfigProto(tfc_engine="interpreter")) as sess:
+        np.testing.assert_array_equal(sess.run(y), [3.0, 6.0])
+        assert all(lw.native is None for lw in _compiled(sess))
+
+
+def test_unknown_engine_is_rejected():
+    with pytest.raises(ValueError, match="tfc_engine must be one of native, interpreter"):
+        tf.ConfigProto(tfc_engine="gpu")
+
+
+def test_native_run_time_error_names_the_op():
+    d = tf.placeholder(tf.int32, [2], name="d")
+    q = tf.floordiv(tf.constant([7, 8]), d, name="q")
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(q, {d: [2, 3]}), [3, 2])
+        with pytest.raises(tf.errors.InvalidArgumentError, match="Integer division by zero") as info:
+            sess.run(q, {d: [1, 0]})
+    assert info.value.op.name == "q"
+
+
+def test_variables_update_through_native_runs():
+    v = tf.Variable(1.0)
+    inc = tf.assign_add(v, 2.0)
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        for _ in range(3):
+            sess.run(inc)
+        assert sess.run(v) == 7.0
