@@ -80,7 +80,8 @@ def write_cpu_artifacts(module: Module, out: Path, name: str, emit=(), source: s
         "entry": symbol,
         "inputs": [_describe(a.name_hint or f"arg{i}", a.type) for i, a in enumerate(function.args)],
         "outputs": [_describe(n, t) for n, t in zip(names, function.result_types)],
-        "temp_bytes": plan.temp_bytes,
+        "temp_bytes": plan.temp_bytes,                        # the planned arena's peak
+        "temp_bytes_unplanned": plan.temp_bytes_unplanned,    # one buffer per value, no reuse
         "ops": [describe_op(op) for op in function.body.ops],
         "weights_bytes": plan.weights_bytes,
         "files": files,
@@ -125,6 +126,9 @@ def c_header(symbol: str, manifest: dict) -> str:
         "",
         f"#define {macro}_NUM_ARGS {len(manifest['inputs'])}",
         f"#define {macro}_NUM_RESULTS {len(manifest['outputs'])}",
+        "/* Peak temporary bytes: the arena holding the intermediate values (reused by liveness,",
+        " * written in place where legal) and the kernels' scratch; "
+        f"{manifest.get('temp_bytes_unplanned', manifest['temp_bytes'])} without reuse. */",
         f"#define {macro}_TEMP_BYTES {manifest['temp_bytes']}",
         f"#define {macro}_WEIGHTS_BYTES {manifest['weights_bytes']}",
     ]

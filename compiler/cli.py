@@ -94,14 +94,58 @@ def main():
     """
 
 
+def load_pass_files(paths) -> None:
+    """Import user pass files (`--load-pass`), turning failures into UserErrors."""
+    from tfc.passes import load_pass_file
+
+    for path in paths:
+        try:
+            load_pass_file(path)
+        except FileNotFoundError as e:
+            raise UserError(str(e)) from None
+        except Exception as e:  # the user's code: any failure is a bad input
+            raise UserError(f"cannot load pass file {path}: {type(e).__name__}: {_one_line(e)}") from None
+
+
+def run_passes(module, pipeline: str, **options) -> dict:
+    """Run `pipeline` on `module`; a bad pipeline or IR a pass breaks is a UserError."""
+    from tfc.ir import VerifyError
+    from tfc.passes import PassManager, PipelineError
+
+    try:
+        manager = PassManager.parse(pipeline, **options)
+    except PipelineError as e:
+        raise UserError(f"--passes {pipeline!r}: {e}") from None
+    try:
+        return manager.run(module)
+    except VerifyError as e:
+        raise UserError(_one_line(e)) from None
+
+
+def _skip_names(skip) -> set[str]:
+    return {name.strip() for item in skip for name in item.split(",") if name.strip()}
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the IR here instead of stdout.")
-def opt(file, output):
-    """Parse and verify an IR FILE and print it back in canonical form."""
+@click.option("-p", "--passes", "pipeline", default=None, metavar="PIPELINE",
+              help="Run this pipeline, e.g. fold,cse,dce or cpu-default (see the README's Passes).")
+@click.option("--print-after-each", is_flag=True, help="Print the IR after every pass (to stderr).")
+@click.option("--timing", is_flag=True, help="Print each pass's time and op counts (to stderr).")
+@click.option("--skip", multiple=True, metavar="NAME", help="Do not run pass NAME (repeatable).")
+@click.option("--load-pass", "pass_files", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE.py", help="Import a Python file that registers passes (repeatable).")
+def opt(file, output, pipeline, print_after_each, timing, skip, pass_files):
+    """Parse and verify an IR FILE, run a pass pipeline on it (-p), print it in canonical form."""
     from tfc.ir import print_module
 
-    text = print_module(load_ir(file))
+    load_pass_files(pass_files)
+    module = load_ir(file)
+    if pipeline is not None:
+        run_passes(module, pipeline, print_after_each=print_after_each, timing=timing,
+                   skip=_skip_names(skip), output=click.get_text_stream("stderr"))
+    text = print_module(module)
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
@@ -179,7 +223,12 @@ def _run_compiled(folder, inputs):
               help="The size given to the inputs' unknown leading dimension.")
 @click.option("--outputs", "output_names", default=None, metavar="NAME,...",
               help="Compute these tensors (keys of the file's `outputs` or graph tensor names) instead.")
-def compile(model, output_dir, target, emit, batch, output_names):
+@click.option("--passes", "pipeline", default=None, metavar="PIPELINE",
+              help="The pass pipeline run on the frozen IR (default: the target's default pipeline, "
+                   "e.g. cpu-default; `none` runs no passes).")
+@click.option("--explain-fusion", is_flag=True,
+              help="Print the fusion pass's groups and, for each pair of ops it did not fuse, why.")
+def compile(model, output_dir, target, emit, batch, output_names, pipeline, explain_fusion):
     """Compile a model file (it defines `inputs` and `outputs`; see the README)."""
     import json
 
@@ -194,11 +243,19 @@ def compile(model, output_dir, target, emit, batch, output_names):
         module = freeze(loaded, batch=batch)
     except ModelError as e:
         raise UserError(str(e)) from None
+    if pipeline is None:
+        from tfc.passes import TARGET_PIPELINES
+
+        pipeline = TARGET_PIPELINES[target]
+    pass_stats = run_passes(module, pipeline)
+    if explain_fusion:
+        print_fusion_report(module)
     out = Path(output_dir or f"{Path(model).stem}_tfc")
     out.mkdir(parents=True, exist_ok=True)
     if set(emit) == {"ir"}:
         (out / "model.tfc").write_text(print_module(module), encoding="utf-8")
-        manifest = {"source": str(model), "target": "ir", "files": {"ir": "model.tfc"}}
+        manifest = {"source": str(model), "target": "ir", "passes": pass_stats["pipeline"],
+                    "files": {"ir": "model.tfc"}}
         (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     else:
         from tfc.codegen.llvm.emitter import CodegenError
@@ -209,7 +266,63 @@ def compile(model, output_dir, target, emit, batch, output_names):
             raise UserError(str(e)) from None
         for note in manifest["notes"]:
             click.echo(f"note: {note}", err=True)
+        click.echo(f"peak temporary memory: {manifest['temp_bytes']} bytes "
+                   f"({manifest['temp_bytes_unplanned']} without buffer reuse)")
     click.echo(f"wrote {out}/: {', '.join(sorted(manifest['files'].values()))}, manifest.json")
+
+
+def print_fusion_report(module) -> None:
+    """The report of the `fuse` run of the pipeline (or, if it did not run, what it would do)."""
+    from tfc.passes.fuse import explain, last_report
+
+    report = last_report(module)
+    if report is None:
+        click.echo("fusion: the pipeline does not run `fuse`; it would do this:")
+        report = explain(module)
+    click.echo(report.format(), nl=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The dot file to write (default: ./NAME.dot).")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png"]), default=None,
+              help="Also render the graph to NAME.svg/.png with Graphviz's `dot`, if it is installed.")
+@click.option("-p", "--passes", "pipeline", default=None, metavar="PIPELINE",
+              help="The pipeline run before drawing (default: cpu-default, so fused groups show as "
+                   "clusters; `none` draws the IR as it is).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="For a model file: the size given to the inputs' unknown leading dimension.")
+def graph(path, output, fmt, pipeline, batch):
+    """Draw a model file (.py) or an IR file as a Graphviz graph: ops, values, fused groups."""
+    from tfc.graphviz import dot_program, module_to_dot, render
+
+    if path.endswith(".py"):
+        from tfc.model import ModelError, freeze, load_model
+
+        try:
+            module = freeze(load_model(path), batch=batch)
+        except ModelError as e:
+            raise UserError(str(e)) from None
+    else:
+        module = load_ir(path)
+    if pipeline is None:
+        from tfc.passes import TARGET_PIPELINES
+
+        pipeline = TARGET_PIPELINES["cpu"]
+    run_passes(module, pipeline)
+    out = Path(output or f"{Path(path).stem}.dot")
+    out.write_text(module_to_dot(module), encoding="utf-8")
+    click.echo(f"wrote {out}")
+    if fmt:
+        if dot_program() is None:
+            click.echo(f"note: Graphviz's `dot` is not installed, so no {fmt.upper()} was made "
+                       f"(apt-get install graphviz)", err=True)
+            return
+        try:
+            click.echo(f"wrote {render(out, fmt)}")
+        except RuntimeError as e:
+            raise UserError(str(e)) from None
 
 
 @main.command()

@@ -12,6 +12,10 @@ from .core import Block, Function, Module, Operation
 from .opdef import TERMINATOR, InferenceError, get_op
 
 
+# Ops whose results are what their region's core.yield gives (the fused groups of passes/fuse.py).
+YIELDING_OPS = frozenset({"core.fusion"})
+
+
 class VerifyError(ValueError):
     """The module is malformed. `errors` lists every problem found, first one first."""
 
@@ -80,6 +84,18 @@ def _verify_op(op: Operation, function: Function, errors: list[str], is_last: bo
     except InferenceError as e:
         errors.append(f"{where(op, function)}: {e.args[0]}")
         return
+    if op.name in YIELDING_OPS and len(op.regions) != 1:
+        errors.append(f"{where(op, function)}: needs one region, has {len(op.regions)}")
+    elif op.name in YIELDING_OPS:
+        # The region's arguments mirror the op's operands and its results are what the region
+        # yields, which the op table's inference cannot see.
+        block, operand_types = op.regions[0], [v.type for v in op.operands]
+        if [a.type for a in block.args] != operand_types:
+            errors.append(f"{where(op, function)}: the region's arguments "
+                          f"({', '.join(str(a.type) for a in block.args)}) do not match the operands "
+                          f"({', '.join(map(str, operand_types))})")
+        if block.terminator is not None and block.terminator.name == "core.yield":
+            inferred = [v.type for v in block.terminator.operands]
     declared = [r.type for r in op.results]
     if len(declared) != len(inferred):
         errors.append(f"{where(op, function)}: has {len(declared)} results, expected {len(inferred)}")

@@ -81,11 +81,14 @@ def run_op(op: Operation, values: list[np.ndarray]) -> list[np.ndarray]:
     opdef = get_op(op.name)
     if opdef.compute is None:
         raise InterpreterError(f"{_where(op)}: op has no reference semantics", op)
+    # An op with regions (core.fusion) also gets them: its compute runs the region's ops.
+    regions = {"regions": op.regions} if op.regions else {}
     try:
         with np.errstate(all="ignore"):
-            out = opdef.compute(*values, **op.attributes)
+            out = opdef.compute(*values, **op.attributes, **regions)
     except ComputeError as e:
-        raise InterpreterError(f"{_where(op)}: {e.args[0]}", op) from None
+        failed = getattr(e, "op", None) or op      # inside a region: the op that failed there
+        raise InterpreterError(f"{_where(failed)}: {e.args[0]}", failed) from None
     outputs = list(out) if isinstance(out, (tuple, list)) else [out]
     if len(outputs) != len(op.results):
         raise AssertionError(f"{op.name}: reference gave {len(outputs)} results, expected {len(op.results)}")

@@ -4,7 +4,10 @@
 
 `args[i]` and `results[i]` point at the row-major buffers of the function's arguments and
 results, `temp` at a scratch arena of `plan.temp_bytes` bytes (64-byte aligned) and `weights`
-at the blob of large constants (`plan.weights`). The return value is 0, or 1 + the index of
+at the blob of large constants (`plan.weights`). The arena holds the other values, placed by
+the liveness-based planner of `tfc.passes.plan_memory` (values whose lives overlap never share
+bytes; plain elementwise kernels may write over an operand that dies there), and each
+kernel's scratch, placed at its op in space free while it runs. The return value is 0, or 1 + the index of
 the op that failed at run time (an integer division by zero, an index out of range...).
 
 Every op becomes a kernel emitted inline into the entry function by its entry in `KERNELS`
@@ -23,6 +26,8 @@ from llvmlite import ir
 
 from tfc.ir.core import Function, Operation, Value
 from tfc.ir.types import TensorType
+from tfc.passes import plan_memory as memory_plan
+from tfc.passes.plan_memory import MemoryPlan
 
 from . import target
 from .types import I8, I8P, I32, I64, i64, storage_type
@@ -32,7 +37,7 @@ INLINE_CONSTANT_LIMIT = 64          # constants up to this many elements become 
 
 # Kernels: op name -> emit(k: KernelContext, op). Families register themselves on import.
 KERNELS: dict[str, Callable[["KernelContext", Operation], None]] = {}
-ALIASING_OPS = {"array.reshape", "array.squeeze", "array.expand_dims", "core.identity"}
+ALIASING_OPS = memory_plan.ALIASING_OPS   # reshape, squeeze, expand_dims, identity
 
 
 def kernel(*names: str):
@@ -75,6 +80,12 @@ class Plan:
     weights_bytes: int = 0
     globals: dict[str, np.ndarray] = field(default_factory=dict)
     copies: list[tuple[int, Value]] = field(default_factory=list)        # results copied at the end
+    memory: MemoryPlan | None = None       # the temp arena's plan (values and kernel scratch)
+
+    @property
+    def temp_bytes_unplanned(self) -> int:
+        """The arena size with one buffer per value and per scratch request (no reuse)."""
+        return self.memory.naive_bytes if self.memory is not None else self.temp_bytes
 
     def weights_blob(self) -> np.ndarray:
         blob = np.zeros(max(self.weights_bytes, 1), np.uint8)
@@ -86,23 +97,38 @@ class Plan:
 
 def alias_root(value: Value) -> Value:
     """The value whose buffer `value` shares (itself unless produced by an aliasing op)."""
-    while getattr(value, "op", None) is not None and value.op.name in ALIASING_OPS:
-        index = value.index if value.op.name == "core.identity" else 0
-        value = value.op.operands[index]
-    return value
+    return memory_plan.alias_root(value)
 
 
-def plan_function(function: Function) -> Plan:
+def writes_in_place(op: Operation) -> bool:
+    """Whether op's kernel may write its result over an operand's buffer: only the plain
+    elementwise loop nest (each element is read before the same element is written), and not
+    when it pre-checks an operand or may run the loop twice (the fast/full-range mathlib
+    variants: `emit_fused`'s output must not alias its inputs then)."""
+    from . import mathlib
+    from .elementwise import PRECHECKS, SCALAR, emit_elementwise
+
+    if op.name not in SCALAR or op.name in PRECHECKS or KERNELS.get(op.name) is not emit_elementwise:
+        return False
+    return op.name.split(".", 1)[-1] not in mathlib.FAST
+
+
+def plan_function(function: Function, in_place: bool = True, reuse: bool = True) -> Plan:
+    """Storage for every value: arguments and results in the caller's buffers, constants as
+    globals or in the weights blob, and the other values in the temp arena, planned by
+    `tfc.passes.plan_memory` (liveness-based reuse, in place where `writes_in_place`;
+    reuse=False: one buffer per value, for comparison)."""
+    from . import kernels  # noqa: F401  (registers the kernels `writes_in_place` looks at)
+
     plan = Plan()
     for i, arg in enumerate(function.args):
         plan.storage[id(arg)] = Storage("arg", i)
-    ret = function.body.terminator
-    for i, value in enumerate(ret.operands):
-        root = alias_root(value)
-        producer = getattr(root, "op", None)
-        if producer is not None and producer.name != "core.constant" and id(root) not in plan.storage:
-            plan.storage[id(root)] = Storage("result", i)
-        else:
+    memory = memory_plan.plan_memory(function, writes_in_place if in_place else None, reuse=reuse)
+    plan.memory = memory
+    for root, i in memory.results.items():
+        plan.storage[id(root)] = Storage("result", i)
+    for i, value in enumerate(function.body.terminator.operands):
+        if memory.results.get(alias_root(value)) != i:
             plan.copies.append((i, value))
     for op in function.body.ops:
         for result in op.results:
@@ -119,8 +145,8 @@ def plan_function(function: Function) -> Plan:
                     plan.weights.append((plan.weights_bytes, array))
                     plan.weights_bytes = _align(plan.weights_bytes + array.nbytes)
                 continue
-            plan.storage[id(result)] = Storage("temp", plan.temp_bytes)
-            plan.temp_bytes = _align(plan.temp_bytes + max(_nbytes(result.type), 1))
+            plan.storage[id(result)] = Storage("temp", memory.offsets[result])
+    plan.temp_bytes = memory.peak_bytes
     return plan
 
 
@@ -153,10 +179,12 @@ class KernelContext:
         return self.compiler.declare(name, type)
 
     def scratch(self, nbytes: int) -> ir.Value:
-        """An i8* to `nbytes` of 64-byte aligned scratch for this op, in the temp arena."""
+        """An i8* to `nbytes` of 64-byte aligned scratch for this op, in the temp arena: a
+        region free while this op runs (it overlaps no value live at this op nor this op's
+        other scratch, but may reuse the space of values dead by now or not yet computed)."""
         plan = self.compiler.plan
-        offset = plan.temp_bytes
-        plan.temp_bytes = _align(offset + max(int(nbytes), 1))
+        offset = plan.memory.allocate_at(self.op_index, nbytes)
+        plan.temp_bytes = plan.memory.peak_bytes
         return self.builder.gep(self.compiler.entry.args[2], [i64(offset)])
 
 
