@@ -144,7 +144,7 @@ def opt(file, output, pipeline, print_after_each, timing, skip, pass_files):
     module = load_ir(file)
     if pipeline is not None:
         run_passes(module, pipeline, print_after_each=print_after_each, timing=timing,
-                   skip=_skip_names(skip), output=click.get_text_stream("stderr"))
+                   skip=_skip_names(skip), output=sys.stderr)
     text = print_module(module)
     if output:
         Path(output).write_text(text, encoding="utf-8")

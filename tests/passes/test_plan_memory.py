@@ -403,7 +403,8 @@ def programs(draw, max_ops=14):
             v = fb.op("math.select_v2", c, x, fb.op("math.neg", x))
         elif kind == "alias":
             n = x.type.num_elements
-            target = draw(st.sampled_from([s for s in SHAPES if int(np.prod(s)) == n]))
+            # Any shape with the same element count (x's own shape always qualifies).
+            target = draw(st.sampled_from([s for s in SHAPES if int(np.prod(s)) == n] or [shape]))
             how = draw(st.sampled_from(["reshape", "expand_squeeze", "identity"]))
             if how == "reshape":
                 v = fb.op("array.reshape", x, shape=list(target))
