@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from tfc.ir.builder import FunctionBuilder
-from tfc.ir.core import Block, Function, Location, Module, Operation
+from tfc.ir.core import Block, Function, Module, Operation
 from tfc.ir.opdef import ComputeError, get_op
 from tfc.ir.types import TensorType
 from tfc.ir import dtypes as dt

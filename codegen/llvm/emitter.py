@@ -246,8 +246,6 @@ class FunctionCompiler:
 
     # emission --------------------------------------------------------------------------------
     def compile(self) -> ir.Module:
-        from . import kernels  # noqa: F401  (registers the kernel families)
-
         for index, op in enumerate(self.function.body.ops):
             if op.name in ("core.return", "core.constant") or op.name in ALIASING_OPS:
                 continue

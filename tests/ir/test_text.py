@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tfc.ir import (Block, Builder, Function, FunctionBuilder, Location, Module, Operation,
-                    TensorType, dtypes as dt, parse_module, print_module, verify)
+from tfc.ir import (Block, Builder, FunctionBuilder, Location, Module, TensorType,
+                    dtypes as dt, parse_module, print_module, verify)
 from tfc.ir.opdef import OPS, Operand, define
-from tfc.ir.printer import is_splat
 
 nan, inf = float("nan"), float("inf")
 REGION_OP = "test.region_op"
