@@ -299,8 +299,29 @@ class Function:
     def walk(self) -> Iterator[Operation]:
         return self.body.walk()
 
+    def clone(self) -> Function:
+        """A deep copy: new blocks, ops and values; attribute values (constants' arrays
+        included) are shared, since passes replace attributes rather than mutate them."""
+        return Function(self.name, clone_block(self.body, {}), self.result_types, self.attributes)
+
     def __repr__(self) -> str:
         return f"<Function @{self.name}>"
+
+
+def clone_block(block: Block, mapping: dict[Value, Value]) -> Block:
+    """A copy of `block`; `mapping` (old value -> new value) is extended as it goes, and values
+    defined outside the block map to themselves unless `mapping` says otherwise."""
+    new = Block([a.type for a in block.args], [a.name_hint for a in block.args])
+    mapping.update(zip(block.args, new.args))
+    for op in block.ops:
+        copy = Operation(op.name, [mapping.get(v, v) for v in op.operands],
+                         [r.type for r in op.results], op.attributes, op.location,
+                         [clone_block(region, mapping) for region in op.regions])
+        for old, result in zip(op.results, copy.results):
+            result.name_hint = old.name_hint
+            mapping[old] = result
+        new.append(copy)
+    return new
 
 
 class Module:
@@ -328,6 +349,10 @@ class Module:
     def walk(self) -> Iterator[Operation]:
         for f in self:
             yield from f.walk()
+
+    def clone(self) -> Module:
+        """A deep copy of every function (see Function.clone)."""
+        return Module([f.clone() for f in self], self.attributes)
 
     def __str__(self) -> str:
         from .printer import print_module

@@ -297,3 +297,32 @@ def test_walk_tolerates_erasing_during_the_walk():
             op.erase()
     assert seen == consts + [fb.block.ops[-1]]
     assert [o.name for o in fb.block.ops] == ["core.return"]
+
+
+
+def test_clone_is_deep_and_prints_the_same():
+    from tfc.ir import parse_module
+    from tfc.passes import PassManager
+    module = parse_module("""module {
+  func @main(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>) {
+    %0 = core.constant() {value = dense<2.0> : tensor<f32>} : () -> tensor<f32>
+    %1 = math.mul(%x, %0) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+    %2 = nn.relu(%1) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    core.return(%2) : (tensor<2x3xf32>) -> ()
+  }
+}
+""")
+    PassManager.parse("fuse").run(module)
+    assert any(op.regions for op in module.walk())          # a fused group: a region to copy
+    copy = module.clone()
+    assert str(copy) == str(module)
+    verify(copy)
+    old_ops = {id(op) for op in module.walk()}
+    old_values = {id(v) for op in module.walk() for v in op.results} | {
+        id(a) for a in module["main"].args}
+    for op in copy.walk():
+        assert id(op) not in old_ops
+        assert not any(id(v) in old_values for v in list(op.results) + list(op.operands))
+    # Rewriting the copy leaves the original alone.
+    copy["main"].body.ops[0].attributes["value"] = np.float32(3.0)
+    assert float(module["main"].body.ops[0].attributes["value"]) == 2.0
