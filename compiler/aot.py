@@ -79,7 +79,7 @@ def write_cpu_artifacts(module: Module, out: Path, name: str, emit=(), source: s
         "cpu": target.host_cpu()[0],
         "entry": symbol,
         "inputs": [_describe(a.name_hint or f"arg{i}", a.type) for i, a in enumerate(function.args)],
-        "outputs": [_describe(n, t) for n, t in zip(names, function.result_types)],
+        "outputs": [_describe(n, t) for n, t in zip(names, [v.type for v in function.body.terminator.operands])],
         "temp_bytes": plan.temp_bytes,                        # the planned arena's peak
         "temp_bytes_unplanned": plan.temp_bytes_unplanned,    # one buffer per value, no reuse
         "ops": [describe_op(op) for op in function.body.ops],

@@ -309,6 +309,17 @@ class BaseSession:
         return call
 
 
+def optimize(module):
+    """A copy of `module` through the CPU's default pass pipeline (fold, simplify, cse, dce,
+    layout, fuse, plan-memory). The session keeps the unoptimized module for the interpreter,
+    which maps a run-time error back to the graph node that raised it."""
+    from tfc.passes import PassManager, default_pipeline
+
+    module = module.clone()
+    PassManager.parse(default_pipeline("cpu")).run(module)
+    return module
+
+
 def _native(lowered: Lowered):
     """The function compiled by the LLVM backend (once), or None where it cannot be."""
     if lowered.native is None and lowered.native_error is None:
@@ -317,7 +328,7 @@ def _native(lowered: Lowered):
         from tfc.codegen.llvm.types import UnsupportedType
 
         try:
-            lowered.native = NativeFunction.jit(lowered.function)
+            lowered.native = NativeFunction.jit(optimize(lowered.module)["main"])
         except (CodegenError, UnsupportedType) as e:
             lowered.native_error = str(e)
     return lowered.native

@@ -127,7 +127,10 @@ class NativeFunction(NativeCallable):
         jit = JitModule(module)
         inputs = [TensorSpec(a.name_hint or f"arg{i}", a.type.shape, a.type.dtype.numpy)
                   for i, a in enumerate(function.args)]
-        outputs = [TensorSpec(f"out{i}", t.shape, t.dtype.numpy) for i, t in enumerate(function.result_types)]
+        # The returned values' types: passes may have made them more precise than the declared
+        # result types (a folded `where` has a known row count).
+        returned = [v.type for v in function.body.terminator.operands]
+        outputs = [TensorSpec(f"out{i}", t.shape, t.dtype.numpy) for i, t in enumerate(returned)]
         self = cls(ENTRY_TYPE(jit.address(name)), inputs, outputs, plan.temp_bytes, plan.weights_blob(),
                    [describe_op(op) for op in function.body.ops], keepalive=jit)
         self.function = function

@@ -67,3 +67,21 @@ def test_variables_update_through_native_runs():
         for _ in range(3):
             sess.run(inc)
         assert sess.run(v) == 7.0
+
+
+def test_native_runs_the_default_pipeline_and_keeps_the_graph_for_errors():
+    # The JIT'd function went through fold/cse/fuse/plan-memory: the elementwise chain after the
+    # matmul is one fused kernel; the session's own module (used to name failing nodes) is not.
+    x = tf.placeholder(tf.float32, [4, 8], name="x")
+    w = tf.constant(np.linspace(-1, 1, 64, dtype=np.float32).reshape(8, 8))
+    y = tf.tanh(tf.nn.relu(tf.matmul(x, w) + 1.0) * 2.0 - 0.5)
+    feed = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    with tf.Session() as sess:
+        got = sess.run(y, {x: feed})
+        [lowered] = _compiled(sess)
+    names = [op.name for op in lowered.native.function.walk()]
+    assert "core.fusion" in names
+    assert "core.fusion" not in [op.name for op in lowered.function.walk()]
+    w_np = np.linspace(-1, 1, 64, dtype=np.float32).reshape(8, 8)
+    expected = np.tanh(np.maximum(feed @ w_np + 1.0, 0) * 2.0 - 0.5)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
