@@ -33,7 +33,7 @@ from ..emitter import KERNELS, CodegenError, KernelContext, kernel
 from ..parallel import emit_parallel_range
 from ..types import F32, F64, compute_type, i64, storage_type
 from .linalg import MIN_PARALLEL_MACS, THREADS, run_workers, scratch_of, split_range
-from .nn import IM2COL_BUDGET, _conv_window, _im2col
+from .nn import _conv_gemm, _conv_window
 
 #: Output elements per thread below which an elementwise group stays on one thread.
 MIN_PARALLEL_ELEMENTS = 1 << 17
@@ -462,51 +462,5 @@ def _emit_matmul(k, op: Operation, out: Value, bias, relu: bool) -> None:
 
 
 def _emit_conv(k, op: Operation, out: Value, bias, relu: bool) -> None:
-    """NHWC float32 conv2d as in nn.py's `_conv_gemm` (im2col chunks per worker, or the input
-    in place for 1x1 convolutions), with the bias and relu applied by the GEMM."""
-    x, f = op.operands
-    win = _conv_window(op)
-    b = k.builder
-    C, O = f.type.shape[2], f.type.shape[3]
-    N, P = win.n, win.oh * win.ow
-    K = win.kh * win.kw * C
-    px, pf, po = k.ptr(x), k.ptr(f), k.ptr(out)
-    macs = N * P * K * O
-    pointwise = (win.kh == win.kw == 1 and win.sh == win.sw == 1 and win.pt == win.pl == 0
-                 and win.oh == win.h and win.ow == win.w)
-    if pointwise:
-        threads = THREADS if macs >= MIN_PARALLEL_MACS else 1
-        work = scratch_of(k, gemm.parallel_scratch_floats(N * P, O, C, threads), F32)
-        b.call(gemm.declare_sgemm_parallel(k.module, relu),
-               [i64(N * P), i64(O), i64(C), px, i64(C), i64(1), pf, i64(O), i64(1), po, i64(O),
-                bias, work, i64(threads)])
-        return
-    parallel = macs >= MIN_PARALLEL_MACS and THREADS > 1
-    per_image = -(-P // max(1, IM2COL_BUDGET // max(K, 1)))
-    if parallel:
-        per_image = max(per_image, min(-(-4 * THREADS // N), max(1, P // 64)))
-    R = -(-P // per_image)
-    per_image = -(-P // R)
-    items = N * per_image
-    workers = min(THREADS, items) if parallel else 1
-    g_floats = gemm.scratch_floats(R, O, K)
-    per_worker = R * K + g_floats
-    work = scratch_of(k, per_worker * workers, F32)
-    sgemm = gemm.declare_sgemm(k.module, relu)
-
-    def worker(b, tid, values):
-        px, po, pf, work, bias_ = values
-        col = b.gep(work, [b.mul(tid, i64(per_worker))])
-        gs = b.gep(col, [i64(R * K)])
-        lo, hi = split_range(b, tid, items, workers)
-        with loops.for_range(b, lo, hi, name="item") as item:
-            n = b.udiv(item, i64(per_image))
-            p0 = b.mul(b.urem(item, i64(per_image)), i64(R))
-            p1 = loops.imin(b, i64(P), b.add(p0, i64(R)))
-            rows = b.sub(p1, p0)
-            _im2col(b, win, px, dt.float32, col, n, p0, p1, C, K)
-            dst = b.gep(po, [b.mul(b.add(b.mul(n, i64(P)), p0), i64(O))])
-            b.call(sgemm, [rows, i64(O), i64(K), col, i64(K), i64(1), pf, i64(O), i64(1),
-                           dst, i64(O), bias_, gs, i64(0), rows])
-
-    run_workers(b, workers, [px, po, pf, work, bias], worker, "conv2d_epilogue")
+    """NHWC float32 conv2d by nn.py's im2col + GEMM driver, the GEMM applying bias and relu."""
+    _conv_gemm(k, op, _conv_window(op), out, bias, relu)

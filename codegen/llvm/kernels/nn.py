@@ -21,7 +21,7 @@ import numpy as np
 from llvmlite import ir
 
 from tfc.ir import dtypes as dt
-from tfc.ir.core import Operation
+from tfc.ir.core import Operation, Value
 from tfc.ir.ops.nn import _explicit_pads, _output_geometry
 
 from .. import gemm, loops
@@ -623,12 +623,15 @@ def _conv_direct(k, op: Operation, win: Window) -> None:
 IM2COL_BUDGET = 1 << 18
 
 
-def _conv_gemm(k, op: Operation, win: Window) -> None:
+def _conv_gemm(k, op: Operation, win: Window, out: Value | None = None, bias=None,
+               relu: bool = False) -> None:
     """float32/float16: im2col of a chunk of output pixels into the worker's scratch, then
     the packed GEMM of that chunk with the filter viewed as a [kh*kw*in_c, out_c] matrix.
-    Work items are (image, chunk of its pixels), split over the cores."""
+    Work items are (image, chunk of its pixels), split over the cores. A fused epilogue
+    (kernels/fusion.py) passes the group's output `out`, a float32 `bias` pointer and `relu`,
+    which the GEMM applies as it stores (float32 NHWC only)."""
     x, f = op.operands
-    out = op.results[0]
+    out = op.results[0] if out is None else out
     dtype = x.type.dtype
     b = k.builder
     C, O = f.type.shape[2], f.type.shape[3]
@@ -637,6 +640,9 @@ def _conv_gemm(k, op: Operation, win: Window) -> None:
     os_ = win.out_strides(O)
     module = k.module
     null = ir.Constant(F32.as_pointer(), None)
+    if bias is not None or relu:
+        assert dtype == dt.float32 and win.fmt == "NHWC", "epilogues are float32 NHWC only"
+    bias = null if bias is None else bias
     px, po = k.ptr(x), k.ptr(out)
     if dtype == dt.float16:
         fw = scratch_of(k, max(K * O, 1), F32)
@@ -649,11 +655,11 @@ def _conv_gemm(k, op: Operation, win: Window) -> None:
                  and win.oh == win.h and win.ow == win.w)
     if dtype == dt.float32 and pointwise:
         threads = THREADS if macs >= MIN_PARALLEL_MACS else 1
-        sgemm = gemm.declare_sgemm_parallel(module)
+        sgemm = gemm.declare_sgemm_parallel(module, relu)
         if win.fmt == "NHWC":
             work = scratch_of(k, gemm.parallel_scratch_floats(N * P, O, C, threads), F32)
             b.call(sgemm, [i64(N * P), i64(O), i64(C), px, i64(C), i64(1), fw, i64(O), i64(1),
-                           po, i64(O), null, work, i64(threads)])
+                           po, i64(O), bias, work, i64(threads)])
         else:
             work = scratch_of(k, gemm.parallel_scratch_floats(O, P, C, threads), F32)
             with loops.for_range(b, 0, N, name="img") as n:
@@ -674,10 +680,10 @@ def _conv_gemm(k, op: Operation, win: Window) -> None:
     g_floats = max(gemm.scratch_floats(R, O, K), gemm.scratch_floats(O, R, K))
     per_worker = R * K + g_floats + (R * O if staged else 0)
     work = scratch_of(k, per_worker * workers, F32)
-    sgemm = gemm.declare_sgemm(module)
+    sgemm = gemm.declare_sgemm(module, relu)
 
     def worker(b, tid, values):
-        px, po, fw, work = values
+        px, po, fw, work, bias = values
         base = b.gep(work, [b.mul(tid, i64(per_worker))])
         col = base
         gs = b.gep(base, [i64(R * K)])
@@ -702,13 +708,13 @@ def _conv_gemm(k, op: Operation, win: Window) -> None:
             elif win.fmt == "NHWC":
                 dst = b.gep(po, [b.mul(b.add(b.mul(n, i64(P)), p0), i64(O))])
                 b.call(sgemm, [rows, i64(O), i64(K), col, i64(K), i64(1), fw, i64(O), i64(1),
-                               dst, i64(O), null, gs, i64(0), rows])
+                               dst, i64(O), bias, gs, i64(0), rows])
             else:
                 dst = b.gep(po, [b.add(b.mul(n, i64(O * P)), p0)])
                 b.call(sgemm, [i64(O), rows, i64(K), fw, i64(1), i64(O), col, i64(1), i64(K),
                                dst, i64(P), null, gs, i64(0), i64(O)])
 
-    run_workers(b, workers, [px, po, fw, work], worker, "conv2d")
+    run_workers(b, workers, [px, po, fw, work, bias], worker, "conv2d")
 
 
 def _memcpy(b, dst, src, nbytes: int) -> None:
