@@ -517,20 +517,15 @@ def _pixel_base(b, win: Window, strides, n, oy, ox):
                  b.mul(ox, i64(strides[2])))
 
 
-@kernel("nn.depthwise_conv2d")
-def emit_depthwise_conv2d(k, op: Operation) -> None:
-    """Direct loops: per output pixel, the window's taps accumulate into a row of
-    in_c * multiplier sums, the innermost loop running over channels (and multipliers).
-    Padding taps add 0 * filter, as the reference's zero padding does (NaN for inf filters)."""
+def _direct_conv(k, op: Operation, win: Window, OC: int, tap_len: int, update, name: str) -> None:
+    """Direct loops: per output pixel, a row of OC sums; for each window tap (ky, kx) and
+    input channel c, `update(b, acc, x value, filter row of the tap, c)` adds its products
+    (padding taps add 0 * filter, as the reference's zero padding does: NaN for inf filters)."""
     x, f = op.operands
     out = op.results[0]
     dtype = x.type.dtype
     ty = compute_type(dtype)
-    win = _conv_window(op)
-    C, mult = f.type.shape[2], f.type.shape[3]
-    OC = C * mult
-    if out.type.num_elements == 0:
-        return
+    C = f.type.shape[2]
     xs, os_ = win.xs, win.out_strides(OC)
     zero = const(ty, 0.0)
 
@@ -543,80 +538,56 @@ def emit_depthwise_conv2d(k, op: Operation) -> None:
             iy = b.add(y0, b.mul(ky, i64(win.dh)))
             with loops.for_range(b, 0, win.kw, name="kx") as kx:
                 ix = b.add(x0, b.mul(kx, i64(win.dw)))
-                frow = b.gep(pf, [b.mul(b.add(b.mul(ky, i64(win.kw)), kx), i64(OC))])
+                ftap = b.gep(pf, [b.mul(b.add(b.mul(ky, i64(win.kw)), kx), i64(tap_len))])
                 with b.if_else(win.inside(b, iy, ix)) as (real, pad):
                     with real:
                         base = b.add(b.add(b.mul(n, i64(xs[0])), b.mul(iy, i64(xs[1]))),
                                      b.mul(ix, i64(xs[2])))
                         with loops.for_range(b, 0, C, name="c") as c:
                             xv = load_scalar(b, b.gep(px, [b.add(base, b.mul(c, i64(xs[3])))]), dtype)
-                            if mult == 1:
-                                p = b.gep(acc, [c])
-                                fv = load_scalar(b, b.gep(frow, [c]), dtype)
-                                b.store(b.fadd(b.load(p), b.fmul(xv, fv)), p)
-                            else:
-                                row = b.mul(c, i64(mult))
-                                with loops.for_range(b, 0, mult, name="m") as m:
-                                    j = b.add(row, m)
-                                    p = b.gep(acc, [j])
-                                    fv = load_scalar(b, b.gep(frow, [j]), dtype)
-                                    b.store(b.fadd(b.load(p), b.fmul(xv, fv)), p)
+                            update(b, acc, xv, ftap, c)
                     with pad:
-                        with loops.for_range(b, 0, OC, name="pj") as j:
-                            p = b.gep(acc, [j])
-                            fv = load_scalar(b, b.gep(frow, [j]), dtype)
-                            b.store(b.fadd(b.load(p), b.fmul(zero, fv)), p)
+                        with loops.for_range(b, 0, C, name="pc") as c:
+                            update(b, acc, zero, ftap, c)
         obase = _pixel_base(b, win, os_, n, oy, ox)
         with loops.for_range(b, 0, OC, name="st") as j:
             store_scalar(b, b.load(b.gep(acc, [j])), b.gep(po, [b.add(obase, b.mul(j, i64(os_[3])))]), dtype)
 
-    _pixel_loop(k, win, win.kh * win.kw * OC, OC, ty, [k.ptr(x), k.ptr(f), k.ptr(out)], body,
-                "depthwise_conv2d")
+    _pixel_loop(k, win, win.kh * win.kw * tap_len, OC, ty, [k.ptr(x), k.ptr(f), k.ptr(out)], body, name)
+
+
+def _axpy(b, acc, xv, frow, count: int, dtype) -> None:
+    """acc[j] += xv * frow[j] for j < count."""
+    with loops.for_range(b, 0, count, name="j") as j:
+        p = b.gep(acc, [j])
+        b.store(b.fadd(b.load(p), b.fmul(xv, load_scalar(b, b.gep(frow, [j]), dtype))), p)
+
+
+@kernel("nn.depthwise_conv2d")
+def emit_depthwise_conv2d(k, op: Operation) -> None:
+    """Channel c's taps multiply its `multiplier` filters: the sums c * multiplier + m."""
+    f = op.operands[1]
+    C, mult = f.type.shape[2], f.type.shape[3]
+    if op.results[0].type.num_elements == 0:
+        return
+    dtype = op.operands[0].type.dtype
+
+    def update(b, acc, xv, ftap, c):
+        row = b.mul(c, i64(mult))
+        _axpy(b, b.gep(acc, [row]), xv, b.gep(ftap, [row]), mult, dtype)
+
+    _direct_conv(k, op, _conv_window(op), C * mult, C * mult, update, "depthwise_conv2d")
 
 
 def _conv_direct(k, op: Operation, win: Window) -> None:
-    """Direct convolution loops (float64): per output pixel, sum over (ky, kx, c) of
-    x * filter row, the innermost loop over output channels."""
-    x, f = op.operands
-    out = op.results[0]
-    dtype = x.type.dtype
-    ty = compute_type(dtype)
-    C, O = f.type.shape[2], f.type.shape[3]
-    xs, os_ = win.xs, win.out_strides(O)
-    zero = const(ty, 0.0)
+    """Direct convolution (float64): each (tap, c) adds x * the filter's row of O outputs."""
+    C, O = op.operands[1].type.shape[2:]
+    dtype = op.operands[0].type.dtype
 
-    def axpy(b, acc, xv, frow):
-        with loops.for_range(b, 0, O, name="o") as o:
-            p = b.gep(acc, [o])
-            fv = load_scalar(b, b.gep(frow, [o]), dtype)
-            b.store(b.fadd(b.load(p), b.fmul(xv, fv)), p)
+    def update(b, acc, xv, ftap, c):
+        _axpy(b, acc, xv, b.gep(ftap, [b.mul(c, i64(O))]), O, dtype)
 
-    def body(b, n, oy, ox, acc, values):
-        px, pf, po = values
-        y0, x0 = win.origin(b, oy, ox)
-        with loops.for_range(b, 0, O, name="z") as o:
-            b.store(zero, b.gep(acc, [o]))
-        with loops.for_range(b, 0, win.kh, name="ky") as ky:
-            iy = b.add(y0, b.mul(ky, i64(win.dh)))
-            with loops.for_range(b, 0, win.kw, name="kx") as kx:
-                ix = b.add(x0, b.mul(kx, i64(win.dw)))
-                ftap = b.gep(pf, [b.mul(b.add(b.mul(ky, i64(win.kw)), kx), i64(C * O))])
-                with b.if_else(win.inside(b, iy, ix)) as (real, pad):
-                    with real:
-                        base = b.add(b.add(b.mul(n, i64(xs[0])), b.mul(iy, i64(xs[1]))),
-                                     b.mul(ix, i64(xs[2])))
-                        with loops.for_range(b, 0, C, name="c") as c:
-                            xv = load_scalar(b, b.gep(px, [b.add(base, b.mul(c, i64(xs[3])))]), dtype)
-                            axpy(b, acc, xv, b.gep(ftap, [b.mul(c, i64(O))]))
-                    with pad:
-                        with loops.for_range(b, 0, C, name="pc") as c:
-                            axpy(b, acc, zero, b.gep(ftap, [b.mul(c, i64(O))]))
-        obase = _pixel_base(b, win, os_, n, oy, ox)
-        with loops.for_range(b, 0, O, name="st") as o:
-            store_scalar(b, b.load(b.gep(acc, [o])), b.gep(po, [b.add(obase, b.mul(o, i64(os_[3])))]), dtype)
-
-    _pixel_loop(k, win, win.kh * win.kw * C * O, O, ty, [k.ptr(x), k.ptr(f), k.ptr(out)], body,
-                "conv2d_direct")
+    _direct_conv(k, op, win, O, C * O, update, "conv2d_direct")
 
 
 #: Floats of one worker's im2col chunk (1 MB: it is still in L2 when the GEMM packs it).
