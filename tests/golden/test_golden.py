@@ -60,12 +60,17 @@ def test_interpreter_matches_golden(frozen, request):
         np.testing.assert_allclose(value, golden[f"out{i}"], rtol=1e-6, atol=1e-7)
 
 
-def test_native_matches_golden(frozen):
+@pytest.mark.parametrize("pipeline", ["none", "cpu-default"])
+def test_native_matches_golden(frozen, pipeline):
     from tfc.codegen.llvm.native import NativeFunction
+    from tfc.ir import Module
+    from tfc.passes import PassManager
 
     name, function = frozen
     _, tolerance = MODELS[name]
     golden = np.load(DATA / f"{name}.npz")
-    outputs = NativeFunction.jit(function)(model_inputs(function))
+    module = Module([function.clone()])
+    PassManager.parse(pipeline).run(module)
+    outputs = NativeFunction.jit(module["main"])(model_inputs(function))
     for i, value in enumerate(outputs):
         np.testing.assert_allclose(value, golden[f"out{i}"], rtol=tolerance, atol=tolerance * 1e-2)
