@@ -357,5 +357,10 @@ def pick_function(module, name: str | None):
     raise UserError("the module has several functions and no @main: choose one with --function")
 
 
+from tfc.runtime.mlu.cli import mlu_run as _mlu_run  # noqa: E402  (`tfc mlu-run`)
+
+main.add_command(_mlu_run)
+
+
 if __name__ == "__main__":
     sys.exit(main())
