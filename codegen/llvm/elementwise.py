@@ -51,6 +51,8 @@ class ScalarBuilder:
         # When a list: `math` may use fast variants and appends the i1 "this element needs
         # the full-range function" of each (see emit_fused).
         self.fast_flags = fast_flags
+        # Per-channel constants of the op at the current element (quant ops), set by emit_fused.
+        self.channels: list[ir.Value] | None = None
 
     @property
     def is_float(self) -> bool:
@@ -503,7 +505,12 @@ def _cast(s, x):
     if src.is_bool:
         return b.uitofp(x, compute_type(dst)) if dst.is_floating else b.zext(x, storage_type(dst))
     if src.is_floating and dst.is_floating:
-        return _float_to_float(s, x, src, dst)
+        r = _float_to_float(s, x, src, dst)
+        if dst == dt.float16 and src != dt.float16:
+            # The value the float16 store holds, so that an op reading it inside a fused
+            # group sees the rounded value (the store's own rounding is then exact).
+            r = b.fpext(b.fptrunc(r, F16), F32)
+        return r
     if src.is_floating:
         return _float_to_int(s, x, dst)
     if dst.is_floating:
@@ -515,6 +522,157 @@ def _cast(s, x):
     if ity.width > x.type.width:
         return (b.sext if src.kind == "int" else b.zext)(x, ity)
     return x
+
+
+# Quantization (quant.quantize / dequantize / requantize; see ir/ops/quant.py) --------------------
+# Each op multiplies by a float32 constant per channel along its `axis` attribute (or one per
+# tensor): CHANNEL_TABLES gives those constants, computed exactly as the reference does.
+# Per-tensor constants are LLVM constants; per-channel ones a global table that emit_fused
+# reads as an extra input broadcast along the axis (`ScalarBuilder.channels`).
+def _f32_table(values) -> np.ndarray:
+    return np.asarray(values, np.float64).astype(np.float32).reshape(-1)
+
+
+CHANNEL_TABLES: dict[str, Callable[[dict], list[np.ndarray]]] = {
+    "quant.quantize": lambda a: [(1.0 / np.asarray(a["scale"], np.float64)).astype(np.float32).reshape(-1)],
+    "quant.dequantize": lambda a: [_f32_table(a["scale"])],
+    "quant.requantize": lambda a: [(np.asarray(a["in_scale"], np.float64)
+                                    / np.asarray(a["out_scale"], np.float64)).astype(np.float32).reshape(-1)],
+}
+
+
+def _channel_value(s, name: str) -> ir.Value:
+    """The op's float32 multiplier for the current element."""
+    if getattr(s, "channels", None):
+        return s.channels[0]
+    table = CHANNEL_TABLES[name](s.attributes)[0]
+    if table.size != 1:
+        raise CodegenError(f"{name} with per-channel scales cannot be evaluated here (only in "
+                           "an elementwise loop nest, not inside a fused reduction)")
+    return ir.Constant(F32, float(table[0]))
+
+
+def _round_saturate(s, v: ir.Value, dtype: DType) -> ir.Value:
+    """rint (half to even), NaN -> 0, clip to dtype's range, convert: the reference's `_saturate`."""
+    b = s.b
+    info = np.iinfo(dtype.numpy)
+    lo, hi = ir.Constant(F32, float(info.min)), ir.Constant(F32, float(info.max))
+    r = s.intrinsic("roundeven", v)
+    r = b.select(b.fcmp_ordered("<", r, lo), lo, r)
+    r = b.select(b.fcmp_ordered(">", r, hi), hi, r)
+    r = b.select(b.fcmp_unordered("uno", r, r), ir.Constant(F32, 0.0), r)
+    return b.fptosi(r, storage_type(dtype))
+
+
+def _int_to_f32(s, q: ir.Value) -> ir.Value:
+    return s.b.sitofp(q, F32)
+
+
+@scalar("quant.quantize")
+def _quantize(s, x):
+    x = s.b.fptrunc(x, F32) if x.type == F64 else x
+    return _round_saturate(s, s.b.fmul(x, _channel_value(s, "quant.quantize")), s.out_dtype)
+
+
+@scalar("quant.dequantize")
+def _dequantize(s, q):
+    value = s.b.fmul(_int_to_f32(s, q), _channel_value(s, "quant.dequantize"))
+    if s.out_dtype == dt.float16:          # rounded once from float32, as astype does
+        value = s.b.fpext(s.b.fptrunc(value, F16), F32)
+    return value
+
+
+@scalar("quant.requantize")
+def _requantize(s, q):
+    return _round_saturate(s, s.b.fmul(_int_to_f32(s, q), _channel_value(s, "quant.requantize")),
+                           s.out_dtype)
+
+
+def _channel_axis(op: Operation) -> tuple[int, int] | None:
+    """(axis, channel count) of an op with per-channel constants; None when per tensor."""
+    if op.name not in CHANNEL_TABLES:
+        return None
+    tables = CHANNEL_TABLES[op.name](op.attributes)
+    size = max(t.size for t in tables)
+    axis = op.attributes.get("axis")
+    if size == 1 or axis is None:
+        return None
+    shape = op.operands[0].type.shape
+    return axis % len(shape), size
+
+
+def has_channel_tables(ops) -> bool:
+    """Whether any of `ops` multiplies by per-channel constants (quant ops with an `axis` and
+    several scales): such ops evaluate only in emit_fused's loop nest, which knows the
+    element's position (not in a fused reduction's `_evaluate`)."""
+    return any(_channel_axis(op) is not None for op in ops)
+
+
+def _split_dim(dims, strides, j, parts):
+    """Split loop dim j (walked contiguously by every operand, or not at all) into `parts`
+    (outermost first, product dims[j])."""
+    new_strides = []
+    for s in strides:
+        inner = [s[j]]
+        for p in reversed(parts[1:]):
+            inner.insert(0, inner[0] * p)
+        new_strides.append(s[:j] + inner + s[j + 1:])
+    return dims[:j] + list(parts) + dims[j + 1:], new_strides
+
+
+def _channel_inputs(k, ops, out_shape, strides_list):
+    """For each op with per-channel constants: its tables as extra loop inputs. Returns
+    (dims, strides of the operands and output, entries), the loop dims split so that each such
+    op's channel axis is one dim; an entry is (op, the tables' globals, the tables' strides
+    over the dims, None) or, when the axis cannot be a dim, (op, globals, None, (inner, count)):
+    the channel from the element's flat index. `out_shape` is normally the ops' shape; inside
+    a parallel chunk (fusion.py's _ChunkView) it is the collapsed shape of the chunk, whose
+    first dim starts mid-tensor: the axis must then lie in a later dim."""
+    dims = list(out_shape)
+    strides = [list(s) for s in strides_list]
+    entries = []
+    whole = all(list(op.operands[0].type.shape) == dims for op in ops if _channel_axis(op) is not None)
+    for op in ops:
+        found = _channel_axis(op)
+        if found is None:
+            continue
+        axis, count = found
+        full = list(op.operands[0].type.shape)
+        inner = int(np.prod(full[axis + 1:], dtype=np.int64))
+        tables = CHANNEL_TABLES[op.name](op.attributes)
+        gvs = [_table_global(k.module, t) for t in tables]
+        if 0 in dims or 0 in full:                         # empty: the loop never runs
+            entries.append((op, gvs, [0] * len(dims), None))
+            continue
+        j, suffix = None, 1
+        for cand in range(len(dims) - 1, -1 if whole else 0, -1):
+            if inner % suffix == 0 and (dims[cand] * suffix) % (inner * count) == 0:
+                j = cand
+                break
+            suffix *= dims[cand]
+        if j is None:
+            entries.append((op, gvs, None, (inner, count)))
+            continue
+        parts = [dims[j] * suffix // (inner * count), count, inner // suffix]
+        dims, strides = _split_dim(dims, strides, j, parts)
+        for e in entries:
+            if e[2] is not None:
+                e[2][:] = _split_dim([0] * len(e[2]), [e[2]], j, parts)[1][0]
+        table_strides = [0] * len(dims)
+        table_strides[j + 1] = 1
+        entries.append((op, gvs, table_strides, None))
+    return dims, strides, entries
+
+
+def _table_global(module: ir.Module, table: np.ndarray) -> ir.GlobalVariable:
+    data = np.ascontiguousarray(table, np.float32)
+    ty = ir.ArrayType(F32, data.size)
+    gv = ir.GlobalVariable(module, ty, module.get_unique_name("quant_scale"))
+    gv.global_constant = True
+    gv.linkage = "internal"
+    gv.align = 64
+    gv.initializer = ir.Constant(ty, [ir.Constant(F32, float(v)) for v in data])
+    return gv
 
 
 # Run-time checks -----------------------------------------------------------------------------------
@@ -640,12 +798,18 @@ def emit_fused(k, ops: list[Operation], output: Value,
     in_strides = [(strides or {}).get(id(v)) or loops.broadcast_strides(v.type.shape, out_shape)
                   for v in inputs]
     out_strides = loops.row_major_strides(out_shape)
-    dims, collapsed = loops.collapse_dims(out_shape, in_strides + [out_strides])
+    # Per-channel constants (quant ops): extra inputs along the op's axis (see _channel_inputs).
+    loop_dims, split, channel = _channel_inputs(k, ops, out_shape, in_strides + [out_strides])
+    table_strides = [t for entry in channel if entry[2] is not None for t in [entry[2]] * len(entry[1])]
+    dims, collapsed = loops.collapse_dims(loop_dims, split + table_strides)
+    table_strides = collapsed[len(split):]
+    collapsed = collapsed[:len(split)]
     in_strides, out_strides = collapsed[:-1], collapsed[-1]
     pointers = [k.ptr(v) for v in inputs]
     out_ptr = k.ptr(output)
     if not dims:
         dims, in_strides, out_strides = [1], [[0] for _ in inputs], [0]
+        table_strides = [[0] for _ in table_strides]
 
     def loop(fast: bool) -> list[ir.Value]:
         flags: list[ir.Value] = []
@@ -653,6 +817,7 @@ def emit_fused(k, ops: list[Operation], output: Value,
             values: dict[int, ir.Value] = {}
             for v, p, s in zip(inputs, pointers, in_strides):
                 values[id(v)] = load_scalar(b, b.gep(p, [loops.offset(b, ivs, s)]), v.type.dtype)
+            tables = _load_channels(b, channel, table_strides, ivs, out_ptr, out_strides)
             for op in ops:
                 if op.operands:
                     operand_dtype = op.operands[DTYPE_OPERAND.get(op.name, 0)].type.dtype
@@ -660,6 +825,7 @@ def emit_fused(k, ops: list[Operation], output: Value,
                     operand_dtype = op.results[0].type.dtype
                 sb = ScalarBuilder(b, k.module, operand_dtype, op.results[0].type.dtype,
                                    op.attributes, flags if fast else None)
+                sb.channels = tables.get(id(op))
                 fn = SCALAR.get(op.name) or _KERNEL_ONLY[op.name]
                 values[id(op.results[0])] = fn(sb, *[values[id(v)] for v in op.operands])
             store_scalar(b, values[id(output)], b.gep(out_ptr, [loops.offset(b, ivs, out_strides)]),
@@ -677,6 +843,29 @@ def emit_fused(k, ops: list[Operation], output: Value,
     if flags:
         with b.if_then(b.icmp_unsigned("!=", b.load(flags[0]), ir.Constant(I8, 0)), likely=False):
             loop(fast=False)
+
+
+def _load_channels(b, channel, table_strides, ivs, out_ptr, out_strides) -> dict[int, list]:
+    """id(op) -> the op's per-channel constants at the current element."""
+    found: dict[int, list] = {}
+    strides = iter(table_strides)
+    for op, gvs, own, fallback in channel:
+        values = []
+        for gv in gvs:
+            base = b.bitcast(gv, F32.as_pointer())
+            if own is not None:
+                at = loops.offset(b, ivs, next(strides))
+            else:
+                # A parallel chunk whose first dim holds the channel axis: the channel from the
+                # element's flat index (the chunk's output pointer is the tensor's plus an offset).
+                inner, count = fallback
+                if not isinstance(out_ptr, ir.GEPInstr) or len(out_ptr.indices) != 1:
+                    raise CodegenError(f"{op.name}: per-channel scales in this loop nest")
+                flat = b.add(out_ptr.indices[0], loops.offset(b, ivs, out_strides))
+                at = b.urem(b.udiv(flat, i64(inner)), i64(count)) if inner != 1 else b.urem(flat, i64(count))
+            values.append(b.load(b.gep(base, [at])))
+        found[id(op)] = values
+    return found
 
 
 def _flag_slot(k) -> ir.Value:

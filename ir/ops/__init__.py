@@ -1,4 +1,4 @@
 """The op table's declarations, one module per family. Importing this package registers
 every op in `tfc.ir.opdef.OPS`."""
 
-from . import core, math, nn, array, random  # noqa: F401
+from . import core, math, nn, array, random, quant  # noqa: F401

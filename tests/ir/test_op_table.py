@@ -9,8 +9,10 @@ from tfc.ir import FunctionBuilder, Module, TensorType, dtypes as dt, parse_modu
 from tfc.ir.opdef import OPS, TERMINATOR
 from tfc.runtime.interpreter import run_function
 from tests.ir.ops import test_array, test_math, test_nn, test_random
+from tests.precision import test_quant_ops
 
 EXAMPLES = test_math.EXAMPLES + test_nn.EXAMPLES + test_array.EXAMPLES + test_random.EXAMPLES
+EXAMPLES += test_quant_ops.EXAMPLES
 EXAMPLES += [
     ("core.constant", [], {"value": np.arange(6, dtype=np.float32).reshape(2, 3)}),
     ("core.identity", [np.array([1, 2], np.int32), np.array(True)], {}),
