@@ -157,3 +157,53 @@ def freeze(model: Model, batch: int = 1, session: Session | None = None) -> Modu
     function.attributes["outputs"] = tuple(model.outputs)
     function.attributes["source"] = str(model.path)
     return lowered.module
+
+
+def calibration_samples(model: Model, count: int, batch: int = 1, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """`count` input dicts (name -> array with leading dimension `batch`) for calibration.
+
+    The model file's `calibration_data()` gives them if it is defined: it may take
+    (count, batch, seed) or nothing, and return a list of such dicts or one dict of arrays
+    (rows along the leading dimension, cut into batches here). Otherwise seeded synthetic data
+    matching the inputs: floats standard normal, integers in [0, 10), bools fair coins."""
+    import inspect
+
+    types = input_types(model, batch)
+    fn = model.namespace.get("calibration_data")
+    if fn is not None:
+        try:
+            takes_args = len(inspect.signature(fn).parameters) > 0
+        except (TypeError, ValueError):
+            takes_args = False
+        try:
+            data = fn(count, batch, seed) if takes_args else fn()
+        except Exception as e:
+            raise ModelError(f"{model.path}: calibration_data() failed: {type(e).__name__}: {e}") from None
+        if isinstance(data, dict):
+            missing = [n for n in types if n not in data]
+            if missing:
+                raise ModelError(f"{model.path}: calibration_data() has no {', '.join(missing)}")
+            rows = min(len(np.asarray(data[n])) for n in types)
+            data = [{n: np.asarray(data[n][i:i + batch], types[n].dtype.numpy) for n in types}
+                    for i in range(0, rows - batch + 1, batch)]
+        data = list(data)
+        if not data:
+            raise ModelError(f"{model.path}: calibration_data() returned no samples")
+        return data[:count]
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(count):
+        sample = {}
+        for name, t in types.items():
+            if t.dtype.is_floating:
+                value = rng.standard_normal(t.shape)
+            elif t.dtype.is_integer:
+                value = rng.integers(0, 10, size=t.shape)
+            elif t.dtype.is_bool:
+                value = rng.random(t.shape) < 0.5
+            else:
+                raise ModelError(f"input '{name}' has dtype {t.dtype.name}: give the model file a "
+                                 "calibration_data() function")
+            sample[name] = np.asarray(value, t.dtype.numpy)
+        samples.append(sample)
+    return samples

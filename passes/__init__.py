@@ -17,7 +17,7 @@ from .pipelines import (PIPELINES, TARGET_PIPELINES, Step, default_pipeline, exp
                         register_pipeline)
 
 # Passes that are written separately; a default pipeline includes them once they exist.
-for _module in ("layout", "fuse", "plan_memory"):
+for _module in ("layout", "fuse", "plan_memory", "precision", "quant_fold"):
     if importlib.util.find_spec(f"{__name__}.{_module}") is not None:
         importlib.import_module(f"{__name__}.{_module}")
 
