@@ -4,7 +4,10 @@ A pure, non-random op whose operands are all `core.constant`s is evaluated with 
 (the same numpy semantics the interpreter runs) and replaced by constants. `array.shape` of a
 statically shaped value folds whatever the value is. Ops whose result would have more than
 `max_elements` elements are left alone, so a large constant is not materialized a second
-time (a broadcast or tile of a small constant, say). An op whose evaluation fails
+time (a broadcast or tile of a small constant, say). Likewise a cast that widens a constant
+of more than `max_widen_elements` elements stays a cast: float16 weights (the precision pass's
+fp16 layers) stay float16 in the weights and are converted at run time, as fp16 storage
+means. An op whose evaluation fails
 (ComputeError: integer division by zero, an index out of range...) stays, so the error still
 happens at run time where the model's semantics put it.
 """
@@ -58,6 +61,7 @@ class FoldConstants(Pass):
 
     name = "fold"
     max_elements: int = 1 << 20
+    max_widen_elements: int = 4096
 
     def run(self, module: Module) -> bool:
         changed = False
@@ -90,6 +94,10 @@ class FoldConstants(Pass):
             n = result.type.num_elements
             if n is not None and n > self.max_elements:
                 return False
+        if op.name == "math.cast" and values[0].size > self.max_widen_elements \
+                and op.result.type.dtype.numpy is not None \
+                and np.dtype(op.result.type.dtype.numpy).itemsize > values[0].dtype.itemsize:
+            return False
         try:
             with np.errstate(all="ignore"):
                 out = OPS[op.name].compute(*values, **op.attributes)

@@ -21,8 +21,9 @@ Rules, each of which also gives the reason printed when two neighbouring ops are
   - an op whose kernel checks an operand before its loop (integer division by zero, integer
     pow by a negative exponent: `PRECHECKS` in codegen/llvm/elementwise.py) takes that operand
     from outside the group;
-  - random and stateful ops are never fused; neither are float16 intermediate values (the loop
-    would keep them in float32 where the reference rounds each op to float16).
+  - random and stateful ops are never fused; neither are float16 intermediate values other
+    than casts to float16 (the loop would keep them in float32 where the reference rounds each
+    op to float16; a cast's scalar rounds).
 
 Groups grow backwards from their last op (the "sink"), absorbing producers until nothing more
 fits. Every decision not to fuse two neighbouring ops is collected in a `FusionReport`
@@ -376,7 +377,8 @@ class _Planner:
             names = ", ".join(describe(u, self.index) for u in outside)
             return (f"multiple consumers: its result is also used by {names} (a group has one "
                     "output; fusing it into each consumer would duplicate its work)")
-        if p.result.type.dtype == dt.float16:
+        if p.result.type.dtype == dt.float16 and p.name != "math.cast":
+            # (a cast to float16 yields the rounded value itself, so it may stay inside)
             return ("a float16 intermediate value: the fused loop would keep it in float32 where "
                     "the reference rounds it to float16")
         for use in p.result.uses:                # every user is in the group by now

@@ -78,6 +78,23 @@ module {
     assert "max_elements=4" in str(PassManager.parse("fold{max_elements=4}"))
 
 
+def test_widening_casts_of_large_constants_stay_casts():
+    # fp16 weights stay fp16 (half the bytes) and are converted at run time; narrowing casts and
+    # small constants fold.
+    fb = FunctionBuilder("main", [])
+    big = fb.constant(np.linspace(-1, 1, 5000).astype(np.float16))
+    small = fb.constant(np.linspace(-1, 1, 16).astype(np.float16))
+    wide = fb.op("math.cast", big, to=dtypes.float32)
+    narrow = fb.op("math.cast", fb.constant(np.ones(5000, np.float32)), to=dtypes.float16)
+    tiny = fb.op("math.cast", small, to=dtypes.float32)
+    module = Module([fb.ret([wide, narrow, tiny])])
+    FoldConstants().run(module)
+    casts = [op for op in module["main"].body.ops if op.name == "math.cast"]
+    assert [op.operands[0].type.dtype for op in casts] == [dtypes.float16]
+    FoldConstants(max_widen_elements=10_000).run(module)
+    assert not [op for op in module["main"].body.ops if op.name == "math.cast"]
+
+
 def test_compute_errors_leave_the_op_for_run_time():
     text = """\
 module {

@@ -284,7 +284,8 @@ def emit_reduction_group(rk: RegionContext, ops: list[Operation], outputs: list[
 
     red, body = ops[-1], ops[:-1]
     if (len(outputs) != 1 or outputs[0] is not red.result or red.name not in REDUCERS or not body
-            or any(op.name not in SCALAR or len(op.results) != 1 for op in body)):
+            or any(op.name not in SCALAR or len(op.results) != 1 for op in body)
+            or elementwise.has_channel_tables(body)):   # per-channel scales need the loop nest
         return False
     x = red.operands[0]
     dtype = x.type.dtype
