@@ -118,7 +118,7 @@ def run_passes(module, pipeline: str, **options) -> dict:
         raise UserError(f"--passes {pipeline!r}: {e}") from None
     try:
         return manager.run(module)
-    except VerifyError as e:
+    except (VerifyError, PipelineError) as e:      # PipelineError: e.g. a precision plan naming no layer
         raise UserError(_one_line(e)) from None
 
 
@@ -162,7 +162,9 @@ def opt(file, output, pipeline, print_after_each, timing, skip, pass_files):
               help="Save each result as NAME.npy in this folder instead of printing it.")
 def run(path, inputs, function_name, output_dir):
     """Run PATH: an IR file on the reference interpreter, or a folder from `tfc compile` natively."""
-    if Path(path).is_dir():
+    if Path(path).is_dir() and (Path(path) / "plan.json").is_file():
+        names, results = _run_mlu(path, inputs)
+    elif Path(path).is_dir():
         names, results = _run_compiled(path, inputs)
     else:
         names, results = _run_ir(path, inputs, function_name)
@@ -193,6 +195,26 @@ def _run_ir(path, inputs, function_name):
         raise UserError(_one_line(e)) from None
 
 
+def _run_mlu(folder, inputs):
+    """An MLU folder: run it on the simulator, print the cycle report (to stderr)."""
+    from tfc.runtime.mlu import MLUError, format_reports
+    from tfc.runtime.mlu.program import ProgramError, load_program, run_program
+
+    try:
+        program = load_program(folder)
+    except ProgramError as e:
+        raise UserError(str(e)) from None
+    specs = {s["name"]: np.dtype(s["dtype"]) for s in program.plan["inputs"]}
+    values = dict(parse_input(spec, specs, folder) for spec in inputs)
+    try:
+        results, reports = run_program(program, values)
+    except (ProgramError, MLUError) as e:
+        raise UserError(_one_line(e)) from None
+    click.echo(f"MLU simulator ({program.plan['profile']}):")
+    click.echo(format_reports(reports))
+    return [o["name"] for o in program.plan["outputs"]], results
+
+
 def _run_compiled(folder, inputs):
     from tfc.codegen.llvm.native import NativeError
     from tfc.runtime.cpu import LoadError, load
@@ -213,8 +235,10 @@ def _run_compiled(folder, inputs):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False),
               help="Where to write the results (default: ./MODEL_tfc).")
-@click.option("--target", type=click.Choice(["cpu"]), default="cpu", show_default=True,
-              help="The processor to compile for.")
+@click.option("--target", type=click.Choice(["cpu", "mlu"]), default="cpu", show_default=True,
+              help="The processor to compile for (mlu: BANG C kernels + launch plan for the simulator).")
+@click.option("--profile", type=click.Choice(["mlu270", "mlu370"]), default="mlu270", show_default=True,
+              help="With --target mlu: the MLU generation (mlu270 quantizes conv/matmul to int16).")
 @click.option("--emit", "emit", multiple=True, type=click.Choice(["ir", "llvm", "asm", "obj", "so"]),
               help="Write only these forms (repeatable): ir = the frozen IR, llvm = optimized LLVM IR, "
                    "asm = assembly, obj/so = the object file / shared library with header and weights. "
@@ -228,9 +252,29 @@ def _run_compiled(folder, inputs):
                    "e.g. cpu-default; `none` runs no passes).")
 @click.option("--explain-fusion", is_flag=True,
               help="Print the fusion pass's groups and, for each pair of ops it did not fuse, why.")
-def compile(model, output_dir, target, emit, batch, output_names, pipeline, explain_fusion):
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8", "int16", "auto"]), default=None,
+              help="Lower the conv/matmul layers to this width before the pipeline (default fp32: unchanged); "
+                   "auto searches the lowest width per layer within --tolerance or --max-rel-error and "
+                   "prints a table.")
+@click.option("--tolerance", type=click.FloatRange(0, 1, min_open=True), default=None, metavar="FRACTION",
+              help="With --precision auto: the least top-1 agreement with fp32 on held-out samples "
+                   "(default 0.99 unless --max-rel-error is given).")
+@click.option("--max-rel-error", "max_rel_error", type=click.FloatRange(min=0), default=None,
+              help="With --precision auto: the largest max|y - y_fp32| / max|y_fp32| on held-out samples.")
+@click.option("--calib", "calib", type=click.Path(dir_okay=False), default=None, metavar="FILE.npz",
+              help="Calibration data: an .npz with one array per input (rows along the leading axis). "
+                   "Default: the model file's calibration_data(), else seeded synthetic data.")
+@click.option("--calib-method", "calib_method", type=click.Choice(["minmax", "percentile", "entropy"]),
+              default="percentile", show_default=True,
+              help="How activation ranges are chosen from the samples (percentile: 99.99% of |x|, int8 only).")
+def compile(model, output_dir, target, emit, batch, output_names, pipeline, explain_fusion, profile="mlu270",
+            **options):
     """Compile a model file (it defines `inputs` and `outputs`; see the README)."""
     import json
+
+    if target == "mlu":
+        return _compile_mlu(model, output_dir, profile, batch, output_names, pipeline, explain_fusion,
+                            options)
 
     from tfc.aot import write_cpu_artifacts
     from tfc.ir import print_module
@@ -243,6 +287,8 @@ def compile(model, output_dir, target, emit, batch, output_names, pipeline, expl
         module = freeze(loaded, batch=batch)
     except ModelError as e:
         raise UserError(str(e)) from None
+    if options.get("precision") not in (None, "fp32"):
+        module = apply_precision(loaded, module, batch, scheme="float", **options)
     if pipeline is None:
         from tfc.passes import TARGET_PIPELINES
 
@@ -269,6 +315,115 @@ def compile(model, output_dir, target, emit, batch, output_names, pipeline, expl
         click.echo(f"peak temporary memory: {manifest['temp_bytes']} bytes "
                    f"({manifest['temp_bytes_unplanned']} without buffer reuse)")
     click.echo(f"wrote {out}/: {', '.join(sorted(manifest['files'].values()))}, manifest.json")
+
+
+CALIB_BATCH = 64
+
+
+def _calibration_data(loaded, calib, count):
+    """Calibration samples (dicts of input -> [CALIB_BATCH, ...] arrays): from --calib FILE.npz,
+    else the model file's calibration_data() or seeded synthetic data (tfc.model)."""
+    from tfc.model import ModelError, calibration_samples, input_types
+
+    if calib is None:
+        try:
+            return calibration_samples(loaded, count, CALIB_BATCH, seed=0)
+        except ModelError as e:
+            raise UserError(str(e)) from None
+    try:
+        data = np.load(calib)
+    except (OSError, ValueError) as e:
+        raise UserError(f"--calib {calib}: cannot load: {e}") from None
+    types = input_types(loaded, CALIB_BATCH)
+    names = list(getattr(data, "files", []))
+    missing = [n for n in types if n not in names]
+    if missing:
+        raise UserError(f"--calib {calib}: no array for input(s) {', '.join(missing)} (it has {', '.join(names) or 'none'}; "
+                        "save one array per model input, rows along the leading axis)")
+    arrays = {n: np.asarray(data[n]) for n in types}
+    for n, t in types.items():
+        if arrays[n].shape[1:] != t.shape[1:]:
+            raise UserError(f"--calib {calib}: array '{n}' has shape {list(arrays[n].shape)}, the input is "
+                            f"[N, {', '.join(map(str, t.shape[1:]))}]")
+    rows = min(len(a) for a in arrays.values())
+    size = min(CALIB_BATCH, rows)
+    if size == 0:
+        raise UserError(f"--calib {calib}: no rows")
+    return [{n: a[i:i + size].astype(types[n].dtype.numpy) for n, a in arrays.items()}
+            for i in range(0, rows - size + 1, size)]
+
+
+def apply_precision(loaded, module, batch, *, scheme="float", precision=None, tolerance=None,
+                    max_rel_error=None, calib=None, calib_method="percentile", widths=None, **_):
+    """--precision: the model's layers lowered per the width or the searched plan. Calibration
+    and the search run on the model frozen at batch CALIB_BATCH (same weights, same layer
+    names); the plan is then applied to `module`."""
+    from tfc import precision as P
+    from tfc.calibrate import CalibrationError
+    from tfc.model import ModelError, freeze
+
+    if precision != "auto" and (tolerance is not None or max_rel_error is not None):
+        click.echo("warning: --tolerance / --max-rel-error only apply to --precision auto", err=True)
+    if precision in (None, "fp32"):
+        return module
+    try:
+        if precision == "fp16":
+            return P.quantize_module(module, "fp16", scheme=scheme)
+        samples = _calibration_data(loaded, calib, 32 if precision == "auto" else 8)
+        work = module
+        if batch != CALIB_BATCH:
+            try:
+                wide = freeze(loaded, batch=CALIB_BATCH)
+            except ModelError:
+                wide = None
+            same = wide is not None and [(a.name, a.weight.tobytes()) for a in P.layers(wide)] == \
+                [(a.name, a.weight.tobytes()) for a in P.layers(module)]
+            work = wide if same else module      # weights not reproducible: calibrate the module itself
+        if precision == "auto":
+            if tolerance is None and max_rel_error is None:
+                tolerance = 0.99
+            result = P.search(work, samples, tolerance=tolerance, max_rel_error=max_rel_error,
+                              scheme=scheme, method=calib_method, widths=widths or P.WIDTHS)
+            click.echo(result.table(), nl=False)
+            if not result.met:
+                click.echo("warning: the plan does not meet the budget on every sample set", err=True)
+            return P.apply_plan(module, result.plan, result.calibration, scheme)
+        calibration = P.calibrate(work, samples, method=calib_method)
+        lowered = P.quantize_module(module, precision, scheme=scheme, calibration=calibration)
+        click.echo(f"precision {precision}: {len(P.layers(module))} layers, calibration {calib_method} "
+                   f"on {sum(len(next(iter(s.values()))) for s in samples)} samples")
+        return lowered
+    except (P.PrecisionError, CalibrationError, ValueError) as e:
+        raise UserError(_one_line(e)) from None
+
+
+def _compile_mlu(model, output_dir, profile, batch, output_names, pipeline, explain_fusion, options):
+    """`tfc compile --target mlu`: BANG C kernels, plan.json and weights (compiler/mlu.py). The
+    layers are lowered with the fixed-point scheme (powers of two, the MLU's fix_position);
+    without --precision, mlu270 lowers conv/matmul to int16 (its units take integers only)."""
+    from tfc.mlu import MLUCompileError, compile_for_mlu, default_precision
+    from tfc.model import ModelError, freeze, load_model, select_outputs
+
+    try:
+        loaded = load_model(model)
+        if output_names:
+            select_outputs(loaded, [n.strip() for n in output_names.split(",") if n.strip()])
+        module = freeze(loaded, batch=batch)
+    except ModelError as e:
+        raise UserError(str(e)) from None
+    precision = options.get("precision") or default_precision(module, profile)
+    module = apply_precision(loaded, module, batch, **dict(options, precision=precision, scheme="fixed"))
+    out = Path(output_dir or f"{Path(model).stem}_tfc")
+    try:
+        program = compile_for_mlu(module, out, profile, "fp32", pipeline=pipeline, source=str(model),
+                                  precision_label=precision)
+    except MLUCompileError as e:
+        raise UserError(str(e)) from None
+    if explain_fusion:
+        print_fusion_report(program.module)
+    manifest = program.manifest
+    click.echo(f"{manifest['kernels']} kernels for {profile} ({manifest['precision']})")
+    click.echo(f"wrote {out}/: {len(program.sources)} .mlu files, plan.json, weights.bin, model.tfc, manifest.json")
 
 
 def print_fusion_report(module) -> None:

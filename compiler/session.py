@@ -292,6 +292,11 @@ class BaseSession:
 
     def _run_compiled(self, lowered: Lowered, args: list) -> list[np.ndarray]:
         if self._config.tfc_engine == "native":
+            from .mlu import session_program   # ops under tf.device('/mlu:0'): BANG on the simulator
+
+            mlu = session_program(lowered, args, self._config)
+            if mlu is not None:
+                return mlu(args)
             native = _native(lowered)
             if native is not None:
                 try:
