@@ -1,7 +1,7 @@
 """What the default pass pipeline buys: each model (and the 4M elementwise chain) compiled
 natively without passes and with the CPU's default pipeline.
 
-    python benchmarks/bench_passes.py [--quick] [--batch N]
+    python benchmarks/bench_passes.py [--quick] [--batch N ...]
 
 Prints one markdown table: kernels (ops that become kernels; a fused group counts once), the
 peak temporary memory (without passes: one buffer per value, as a runtime without a memory
@@ -60,13 +60,15 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip VGG19, 1 s per cell")
-    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--batch", type=int, action="append",
+                        help="batch of mlp and lenet (repeatable; default 1 and 64; VGG19 runs batch 1)")
     opts = parser.parse_args(argv)
     budget = 1.0 if opts.quick else 3.0
-    workloads = [("mlp", model_workload("mlp", opts.batch)), ("lenet", model_workload("lenet", opts.batch)),
-                 ("elementwise-4M", elementwise_chain)]
+    batches = opts.batch or [1, 64]
+    workloads = [(f"{m}-b{n}", model_workload(m, n)) for m in ("mlp", "lenet") for n in batches]
+    workloads.append(("elementwise-4M", elementwise_chain))
     if not opts.quick:
-        workloads.append(("vgg19", model_workload("vgg19", opts.batch)))
+        workloads.append(("vgg19-b1", model_workload("vgg19", 1)))
     pipeline = default_pipeline("cpu")
     rows, failed = [], False
     for name, make in workloads:
@@ -84,7 +86,7 @@ def main(argv=None) -> int:
                      f"{fmt_bytes(plain.plan.temp_bytes_unplanned)} -> {fmt_bytes(optimized.temp_bytes)}",
                      fmt_time(t_plain), fmt_time(t_opt), f"{t_plain / t_opt:.2f}x",
                      f"{plain_s:.1f} s / {optimized_s:.1f} s"])
-    print(f"Default pipeline: `{pipeline}`, batch {opts.batch}\n")
+    print(f"Default pipeline: `{pipeline}`\n")
     print(table(["workload", "kernels", "peak temp (one buffer per value -> planned)",
                  "latency, no passes", "latency, pipeline", "speed-up", "compile (no passes / pipeline)"],
                 rows, ["l", "r", "r", "r", "r", "r", "r"]))
