@@ -1248,6 +1248,7 @@ class Translator:
         if s is t or (s.key == t.key):
             return e
         src = e.src
+        r = None            # the converted expression's source; None: no conversion from s to t
         if t.is_int:
             if s.is_int:
                 if _fits(s, t):
@@ -1266,17 +1267,11 @@ class Translator:
                 r = f"(0 if ({src}) is None else 1)" if t is BOOL else f"_paddr({src})"
             elif s.kind == "dyn":
                 r = f"_dyn_{_tk(t)}({src})"
-            else:
-                raise MLUError("", self.file, self.line, "type error",
-                               f"cannot convert {s} to {t}")
         elif t.is_float:
             if s.is_arith:
                 r = {16: f"_f16({src})", 32: f"_f32({src})", 64: f"_f64({src})"}[t.bits]
             elif s.kind == "dyn":
                 r = f"_dyn_{_tk(t)}({src})"
-            else:
-                raise MLUError("", self.file, self.line, "type error",
-                               f"cannot convert {s} to {t}")
         elif t.is_ptr:
             if s.is_ptr:
                 if s.target.key == t.target.key:
@@ -1288,12 +1283,9 @@ class Translator:
                 r = f"_int2ptr({src}, None)"
             elif s.kind == "dyn":
                 r = f"{self.bind(_dyn_to(t))}({src})"
-            else:
-                raise MLUError("", self.file, self.line, "type error",
-                               f"cannot convert {s} to {t}")
         elif t is VOID:
             return E(src, VOID, pure=e.pure)
-        else:
+        if r is None:
             raise MLUError("", self.file, self.line, "type error", f"cannot convert {s} to {t}")
         return self.fold(E(r, t, pure=e.pure), e.const is not NC)
 

@@ -30,6 +30,7 @@ Cost model (per call, added to the core's compute queue)
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -97,6 +98,11 @@ def _ptr(ctx, name, args, i, what, spaces=("nram",)):
         want = " or ".join(s.upper() for s in spaces)
         _fail(ctx, "space", f"{name}: {what} must be in {want}, got a {p.space.upper()} pointer")
     return p
+
+
+def _ptrs(ctx, name, args, *whats):
+    """The first len(whats) arguments, each checked by `_ptr` as an NRAM pointer."""
+    return [_ptr(ctx, name, args, i, what) for i, what in enumerate(whats)]
 
 
 def _int(ctx, name, args, i, what, minimum=1):
@@ -182,6 +188,24 @@ def _view(ctx, p, count, dt):
     return ctx.view(p, count, dt)
 
 
+def _vector_type(ctx, name, operands, n, allowed):
+    """The common element type of the vector operands ((pointer, what) pairs), each checked by
+    `_align` for n elements; returns (dtype, bytes of one operand)."""
+    dt = _dtype(ctx, name, [p for p, _ in operands], allowed)
+    nbytes = n * dt.itemsize
+    for p, what in operands:
+        _align(ctx, name, p, nbytes, what)
+    return dt, nbytes
+
+
+def _dst_src_n(ctx, name, args, allowed):
+    """The operands of a `(dst, src, n)` intrinsic: (dst, src, n, dtype, bytes of one operand)."""
+    dst, src = _ptrs(ctx, name, args, "dst", "src")
+    n = _int(ctx, name, args, 2, "n")
+    dt, nbytes = _vector_type(ctx, name, ((dst, "dst"), (src, "src")), n, allowed)
+    return dst, src, n, dt, nbytes
+
+
 def _charge_vector(ctx, nbytes, passes=1):
     cycles = VECTOR_STARTUP_CYCLES + passes * -(-int(nbytes) // VECTOR_BYTES_PER_CYCLE)
     ctx.charge("compute", cycles)
@@ -231,14 +255,9 @@ def _load(view):
 
 def _binary(op):
     def fn(ctx, args, name):
-        dst = _ptr(ctx, name, args, 0, "dst")
-        a = _ptr(ctx, name, args, 1, "src0")
-        b = _ptr(ctx, name, args, 2, "src1")
+        dst, a, b = _ptrs(ctx, name, args, "dst", "src0", "src1")
         n = _int(ctx, name, args, 3, "n")
-        dt = _dtype(ctx, name, (dst, a, b), VECTOR_TYPES)
-        nbytes = n * dt.itemsize
-        for p, what in ((dst, "dst"), (a, "src0"), (b, "src1")):
-            _align(ctx, name, p, nbytes, what)
+        dt, nbytes = _vector_type(ctx, name, ((dst, "dst"), (a, "src0"), (b, "src1")), n, VECTOR_TYPES)
         av, bv = _load(_view(ctx, a, n, dt)), _load(_view(ctx, b, n, dt))
         out = _view(ctx, dst, n, dt)
         _store(ctx, out, op(av, bv, dt))
@@ -277,14 +296,10 @@ def _scalar_value(value, dt):
 
 def _with_scalar(op):
     def fn(ctx, args, name):
-        dst = _ptr(ctx, name, args, 0, "dst")
-        a = _ptr(ctx, name, args, 1, "src")
+        dst, a = _ptrs(ctx, name, args, "dst", "src")
         value = _scalar(ctx, name, args, 2, "value")
         n = _int(ctx, name, args, 3, "n")
-        dt = _dtype(ctx, name, (dst, a), VECTOR_TYPES)
-        nbytes = n * dt.itemsize
-        _align(ctx, name, dst, nbytes, "dst")
-        _align(ctx, name, a, nbytes, "src")
+        dt, nbytes = _vector_type(ctx, name, ((dst, "dst"), (a, "src")), n, VECTOR_TYPES)
         av = _load(_view(ctx, a, n, dt))
         out = _view(ctx, dst, n, dt)
         _store(ctx, out, op(av, _scalar_value(value, dt)))
@@ -300,9 +315,7 @@ for _names, _op in ((("__bang_add_scalar", "__bang_add_const"), lambda a, v: a +
 
 def _cycle(op):
     def fn(ctx, args, name):
-        dst = _ptr(ctx, name, args, 0, "dst")
-        a = _ptr(ctx, name, args, 1, "src")
-        seg = _ptr(ctx, name, args, 2, "seg")
+        dst, a, seg = _ptrs(ctx, name, args, "dst", "src", "seg")
         n = _int(ctx, name, args, 3, "n")
         seg_n = _int(ctx, name, args, 4, "seg_n")
         dt = _dtype(ctx, name, (dst, a, seg), VECTOR_TYPES)
@@ -361,14 +374,12 @@ def _split(x):
     return m * 2.0, e - 1
 
 
-def _act_sigmoid(x):
-    y = _interp("sigmoid", x)
-    return np.where(x < -TABLE_DOMAIN, 0.0, np.where(x > TABLE_DOMAIN, 1.0, y))
-
-
-def _act_tanh(x):
-    y = _interp("tanh", x)
-    return np.where(x < -TABLE_DOMAIN, -1.0, np.where(x > TABLE_DOMAIN, 1.0, y))
+def _bounded(name, low):
+    """sigmoid/tanh: the table inside [-TABLE_DOMAIN, TABLE_DOMAIN], `low` below it, 1 above."""
+    def f(x):
+        y = _interp(name, x)
+        return np.where(x < -TABLE_DOMAIN, low, np.where(x > TABLE_DOMAIN, 1.0, y))
+    return f
 
 
 def _act_exp(x):
@@ -401,24 +412,15 @@ def _act_log(x):
     return _positive_table(x, "log", f, -np.inf, np.nan)
 
 
-def _act_sqrt(x):
+def _root(name, sign, zero):
+    """sqrt (sign 1) or rsqrt (sign -1): x = m * 4^h with m in [1, 4), the table at m times 2^(sign*h)."""
     def f(v):
         m, e = _split(v)
         odd = (e % 2) != 0
         m = np.where(odd, m * 2, m)
         e = np.where(odd, e - 1, e)
-        return np.ldexp(_interp("sqrt", m), (e // 2).astype(np.int64))
-    return _positive_table(x, "sqrt", f, 0.0, np.nan)
-
-
-def _act_rsqrt(x):
-    def f(v):
-        m, e = _split(v)
-        odd = (e % 2) != 0
-        m = np.where(odd, m * 2, m)
-        e = np.where(odd, e - 1, e)
-        return np.ldexp(_interp("rsqrt", m), (-(e // 2)).astype(np.int64))
-    return _positive_table(x, "rsqrt", f, np.inf, np.nan)
+        return np.ldexp(_interp(name, m), (sign * (e // 2)).astype(np.int64))
+    return lambda x: _positive_table(x, name, f, zero, np.nan)
 
 
 def _act_recip(x):
@@ -435,13 +437,14 @@ _ACTIVATIONS = {
     # name: (function of float64 values, passes over the data, exact)
     "relu": (lambda x: np.maximum(x, 0), 1),
     "abs": (np.abs, 1),
-    "sigmoid": (_act_sigmoid, 2),
-    "tanh": (_act_tanh, 2),
+    "sigmoid": (_bounded("sigmoid", 0.0), 2),
+    "tanh": (_bounded("tanh", -1.0), 2),
     "exp": (_act_exp, 2),
     "log": (_act_log, 2),
     "recip": (_act_recip, 2),
-    "sqrt": (_act_sqrt, 2),
-    "rsqrt": (_act_rsqrt, 2),
+    "sqrt": (_root("sqrt", 1, 0.0), 2),
+    "rsqrt": (_root("rsqrt", -1, np.inf), 2),
+    "square": (lambda x: x * x, 1),
 }
 
 _ACTIVE_ALIASES = {
@@ -454,6 +457,7 @@ _ACTIVE_ALIASES = {
     "recip": ("__bang_active_recip", "__bang_active_reciphp", "__bang_recip"),
     "sqrt": ("__bang_active_sqrt", "__bang_active_sqrthp", "__bang_sqrt"),
     "rsqrt": ("__bang_active_rsqrt", "__bang_active_rsqrthp", "__bang_rsqrt"),
+    "square": ("__bang_square",),
 }
 
 
@@ -461,13 +465,8 @@ def _active(kind):
     fn_values, passes = _ACTIVATIONS[kind]
 
     def fn(ctx, args, name):
-        dst = _ptr(ctx, name, args, 0, "dst")
-        src = _ptr(ctx, name, args, 1, "src")
-        n = _int(ctx, name, args, 2, "n")
-        dt = _dtype(ctx, name, (dst, src), FLOATS if kind not in ("relu", "abs") else VECTOR_TYPES)
-        nbytes = n * dt.itemsize
-        _align(ctx, name, dst, nbytes, "dst")
-        _align(ctx, name, src, nbytes, "src")
+        allowed = FLOATS if kind not in ("relu", "abs") else VECTOR_TYPES
+        dst, src, n, dt, nbytes = _dst_src_n(ctx, name, args, allowed)
         sv = _view(ctx, src, n, dt)
         x = sv.astype(np.float64) if dt.kind == "f" else sv.astype(np.int64)
         y = fn_values(x)
@@ -482,40 +481,15 @@ for _kind, _names in _ACTIVE_ALIASES.items():
     _register(*_names, nargs=3)(_active(_kind))
 
 
-@_register("__bang_square", nargs=3)
-def _square(ctx, args, name):
-    """dst = src * src (exact up to rounding)."""
-    dst = _ptr(ctx, name, args, 0, "dst")
-    src = _ptr(ctx, name, args, 1, "src")
-    n = _int(ctx, name, args, 2, "n")
-    dt = _dtype(ctx, name, (dst, src), FLOATS)
-    nbytes = n * dt.itemsize
-    _align(ctx, name, dst, nbytes, "dst")
-    _align(ctx, name, src, nbytes, "src")
-    x = _load(_view(ctx, src, n, dt))
-    _store(ctx, _view(ctx, dst, n, dt), x * x)
-    _charge_vector(ctx, nbytes)
-
-
 # ----------------------------------------------------------------------------------------------
 # fills
 
-@_register("__bang_write_zero", nargs=2)
-def _write_zero(ctx, args, name):
-    dst = _ptr(ctx, name, args, 0, "dst")
-    n = _int(ctx, name, args, 1, "n")
-    dt = _dtype(ctx, name, (dst,), VECTOR_TYPES, default=np.int8)
-    nbytes = n * dt.itemsize
-    _align(ctx, name, dst, nbytes, "dst")
-    _view(ctx, dst, n, dt)[...] = 0
-    _charge_vector(ctx, nbytes)
-
-
-def _fill(forced=None):
+def _fill(forced=None, zero=False):
+    """(dst, n, value), or (dst, n) with `zero`; `forced` the element type of the typed variants."""
     def fn(ctx, args, name):
         dst = _ptr(ctx, name, args, 0, "dst")
         n = _int(ctx, name, args, 1, "n")
-        value = _scalar(ctx, name, args, 2, "value")
+        value = 0 if zero else _scalar(ctx, name, args, 2, "value")
         if forced is not None:
             _want(ctx, name, dst, forced, "dst")
             dt = forced
@@ -534,6 +508,7 @@ def _fill(forced=None):
     return fn
 
 
+_register("__bang_write_zero", nargs=2)(_fill(zero=True))
 _register("__bang_write_value", "__nramset", nargs=3)(_fill())
 _register("__nramset_half", nargs=3)(_fill(F16))
 _register("__nramset_float", nargs=3)(_fill(F32))
@@ -544,10 +519,22 @@ _register("__nramset_short", nargs=3)(_fill(I16))
 # ----------------------------------------------------------------------------------------------
 # pooling
 
+def _out_size(ctx, name, h, w, kh, kw, sh, sw):
+    """(ho, wo): how many kh x kw windows at strides (sh, sw) fit in h x w (pooling, conv)."""
+    if kh > h or kw > w:
+        _fail(ctx, "size", f"{name}: kernel {kh}x{kw} is larger than the input {h}x{w}")
+    return (h - kh) // sh + 1, (w - kw) // sw + 1
+
+
+def _windows(x, kh, kw, sh, sw, ho, wo):
+    """The windows of x [h, w, c] as an array [ho, wo, c, kh, kw] (strided selection drops the
+    windows that do not fit)."""
+    return np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(0, 1))[::sh, ::sw][:ho, :wo]
+
+
 def _pool(kind):
     def fn(ctx, args, name):
-        dst = _ptr(ctx, name, args, 0, "dst")
-        src = _ptr(ctx, name, args, 1, "src")
+        dst, src = _ptrs(ctx, name, args, "dst", "src")
         c = _int(ctx, name, args, 2, "channel")
         h = _int(ctx, name, args, 3, "height")
         w = _int(ctx, name, args, 4, "width")
@@ -556,10 +543,7 @@ def _pool(kind):
         sw = _int(ctx, name, args, 7, "stride_width") if len(args) > 7 else kw
         sh = _int(ctx, name, args, 8, "stride_height") if len(args) > 8 else kh
         dt = _dtype(ctx, name, (dst, src), FLOATS if kind != "max" else (F16, F32, I16, I8))
-        if kh > h or kw > w:
-            _fail(ctx, "size", f"{name}: kernel {kh}x{kw} is larger than the input {h}x{w}")
-        ho = (h - kh) // sh + 1
-        wo = (w - kw) // sw + 1
+        ho, wo = _out_size(ctx, name, h, w, kh, kw, sh, sw)
         isz = dt.itemsize
         src_bytes, dst_bytes = h * w * c * isz, ho * wo * c * isz
         if _strict(ctx) and (c * isz) % SIZE_BYTES:
@@ -569,8 +553,7 @@ def _pool(kind):
         _align(ctx, name, src, src_bytes, "src")
         _no_overlap(ctx, name, dst, dst_bytes, src, src_bytes)
         x = _view(ctx, src, h * w * c, dt).reshape(h, w, c)
-        # windows: (Ho', Wo', C, kh, kw) -> strided selection drops windows that do not fit
-        win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(0, 1))[::sh, ::sw][:ho, :wo]
+        win = _windows(x, kh, kw, sh, sw, ho, wo)
         if kind == "max":
             y = win.max(axis=(3, 4))
         else:
@@ -611,6 +594,27 @@ def _tensor_rate(ctx, name, dts):
     return prof.int8_ops_per_cycle
 
 
+def _tensor_types(ctx, name, dst, src, weights):
+    """(input type, weight type, result type, ops/cycle) of a tensor-unit call; a void* weight
+    pointer takes the input's type, the result is fp16 or fp32."""
+    sdt = _dtype(ctx, name, (src,), _TENSOR_INPUTS)
+    wdt = _dtype(ctx, name, (weights,), _TENSOR_INPUTS, default=sdt)
+    ddt = _dtype(ctx, name, (dst,), FLOATS)
+    return sdt, wdt, ddt, _tensor_rate(ctx, name, [sdt, wdt])
+
+
+def _tensor_inputs(ctx, name, dst, src, weights):
+    """The operands of a tensor-unit call, each (pointer, dtype, element count, what): checks
+    their address alignment and that dst and src do not overlap; returns the src and weight
+    values (flat) in the accumulation type."""
+    for p, dt, count, what in (dst, src, weights):
+        _align(ctx, name, p, count * dt.itemsize, what, size_rule=False)
+    (d, ddt, dcount, _), (s, sdt, scount, swhat) = dst, src
+    _no_overlap(ctx, name, d, dcount * ddt.itemsize, s, scount * sdt.itemsize, qwhat=swhat)
+    acc_t = _acc_dtype(sdt)
+    return [_view(ctx, p, count, dt).astype(acc_t) for p, dt, count, _ in (src, weights)]
+
+
 def _tensor_result(ctx, out, acc, pos):
     """acc (exact sums as float64 or fp32 sums) scaled by 2^pos, rounded into out."""
     _store(ctx, out, (np.ldexp(acc, pos)).astype(np.float32) if out.dtype == F32
@@ -632,8 +636,7 @@ def _acc_dtype(dt):
 @_register("__bang_conv", nargs=12)
 def _conv(ctx, args, name):
     """dst[ho, wo, co] = 2^pos * sum src[ho*sh+i, wo*sw+j, ci] * kernel[co, i, j, ci]."""
-    dst = _ptr(ctx, name, args, 0, "dst")
-    src = _ptr(ctx, name, args, 1, "src")
+    dst, src = _ptrs(ctx, name, args, "dst", "src")
     ker = _ptr(ctx, name, args, 2, "kernel", spaces=("wram",))
     ci = _int(ctx, name, args, 3, "channel_input")
     h = _int(ctx, name, args, 4, "height")
@@ -644,27 +647,15 @@ def _conv(ctx, args, name):
     sh = _int(ctx, name, args, 9, "stride_height")
     co = _int(ctx, name, args, 10, "channel_output")
     pos = _int(ctx, name, args, 11, "fix_position", minimum=None)
-    sdt = _dtype(ctx, name, (src,), _TENSOR_INPUTS)
-    kdt = _dtype(ctx, name, (ker,), _TENSOR_INPUTS, default=sdt)
-    ddt = _dtype(ctx, name, (dst,), FLOATS)
-    rate = _tensor_rate(ctx, name, [sdt, kdt])
-    if kh > h or kw > w:
-        _fail(ctx, "size", f"{name}: kernel {kh}x{kw} is larger than the input {h}x{w}")
+    sdt, kdt, ddt, rate = _tensor_types(ctx, name, dst, src, ker)
+    ho, wo = _out_size(ctx, name, h, w, kh, kw, sh, sw)
     if _strict(ctx) and co % 64:
         _fail(ctx, "alignment", f"{name}: channel_output = {co} is not a multiple of 64 ({ctx.profile.name})")
-    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
-    src_bytes, ker_bytes, dst_bytes = h * w * ci * sdt.itemsize, co * kh * kw * ci * kdt.itemsize, \
-        ho * wo * co * ddt.itemsize
-    _align(ctx, name, dst, dst_bytes, "dst", size_rule=False)
-    _align(ctx, name, src, src_bytes, "src", size_rule=False)
-    _align(ctx, name, ker, ker_bytes, "kernel", size_rule=False)
-    _no_overlap(ctx, name, dst, dst_bytes, src, src_bytes)
-    acc_t = _acc_dtype(sdt)
-    x = _view(ctx, src, h * w * ci, sdt).reshape(h, w, ci).astype(acc_t)
-    k = _view(ctx, ker, co * kh * kw * ci, kdt).reshape(co, kh * kw * ci).astype(acc_t)
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(0, 1))[::sh, ::sw][:ho, :wo]
+    x, k = _tensor_inputs(ctx, name, (dst, ddt, ho * wo * co, "dst"), (src, sdt, h * w * ci, "src"),
+                          (ker, kdt, co * kh * kw * ci, "kernel"))
+    win = _windows(x.reshape(h, w, ci), kh, kw, sh, sw, ho, wo)
     cols = win.transpose(0, 1, 3, 4, 2).reshape(ho * wo, kh * kw * ci)   # (i, j, ci) order
-    acc = cols @ k.T
+    acc = cols @ k.reshape(co, kh * kw * ci).T
     _tensor_result(ctx, _view(ctx, dst, ho * wo * co, ddt), acc.reshape(-1), pos)
     _charge_tensor(ctx, ho * wo * co * kh * kw * ci, rate)
 
@@ -672,50 +663,32 @@ def _conv(ctx, args, name):
 @_register("__bang_mlp", nargs=6)
 def _mlp(ctx, args, name):
     """dst[h] = 2^pos * sum_w filter[h][w] * src[w]; filter in WRAM."""
-    dst = _ptr(ctx, name, args, 0, "dst")
-    src = _ptr(ctx, name, args, 1, "src")
+    dst, src = _ptrs(ctx, name, args, "dst", "src")
     flt = _ptr(ctx, name, args, 2, "filter", spaces=("wram",))
     height = _int(ctx, name, args, 3, "height")
     width = _int(ctx, name, args, 4, "width")
     pos = _int(ctx, name, args, 5, "fix_position", minimum=None)
-    sdt = _dtype(ctx, name, (src,), _TENSOR_INPUTS)
-    fdt = _dtype(ctx, name, (flt,), _TENSOR_INPUTS, default=sdt)
-    ddt = _dtype(ctx, name, (dst,), FLOATS)
-    rate = _tensor_rate(ctx, name, [sdt, fdt])
+    sdt, fdt, ddt, rate = _tensor_types(ctx, name, dst, src, flt)
     if _strict(ctx) and height % 64:
         _fail(ctx, "alignment", f"{name}: height = {height} is not a multiple of 64 ({ctx.profile.name})")
-    _align(ctx, name, dst, height * ddt.itemsize, "dst", size_rule=False)
-    _align(ctx, name, src, width * sdt.itemsize, "src", size_rule=False)
-    _align(ctx, name, flt, height * width * fdt.itemsize, "filter", size_rule=False)
-    _no_overlap(ctx, name, dst, height * ddt.itemsize, src, width * sdt.itemsize)
-    acc_t = _acc_dtype(sdt)
-    x = _view(ctx, src, width, sdt).astype(acc_t)
-    f = _view(ctx, flt, height * width, fdt).reshape(height, width).astype(acc_t)
-    _tensor_result(ctx, _view(ctx, dst, height, ddt), f @ x, pos)
+    x, f = _tensor_inputs(ctx, name, (dst, ddt, height, "dst"), (src, sdt, width, "src"),
+                          (flt, fdt, height * width, "filter"))
+    _tensor_result(ctx, _view(ctx, dst, height, ddt), f.reshape(height, width) @ x, pos)
     _charge_tensor(ctx, height * width, rate)
 
 
 @_register("__bang_matmul", nargs=(6, 7))
 def _matmul(ctx, args, name):
     """dst[M, N] = 2^pos * a[M, K] @ b[K, N]; a row-major in NRAM, b column-major in WRAM."""
-    dst = _ptr(ctx, name, args, 0, "dst")
-    a = _ptr(ctx, name, args, 1, "a")
+    dst, a = _ptrs(ctx, name, args, "dst", "a")
     b = _ptr(ctx, name, args, 2, "b", spaces=("wram",))
     m = _int(ctx, name, args, 3, "M")
     k = _int(ctx, name, args, 4, "K")
     n = _int(ctx, name, args, 5, "N")
     pos = _int(ctx, name, args, 6, "fix_position", minimum=None) if len(args) > 6 else 0
-    adt = _dtype(ctx, name, (a,), _TENSOR_INPUTS)
-    bdt = _dtype(ctx, name, (b,), _TENSOR_INPUTS, default=adt)
-    ddt = _dtype(ctx, name, (dst,), FLOATS)
-    rate = _tensor_rate(ctx, name, [adt, bdt])
-    _align(ctx, name, dst, m * n * ddt.itemsize, "dst", size_rule=False)
-    _align(ctx, name, a, m * k * adt.itemsize, "a", size_rule=False)
-    _align(ctx, name, b, k * n * bdt.itemsize, "b", size_rule=False)
-    _no_overlap(ctx, name, dst, m * n * ddt.itemsize, a, m * k * adt.itemsize, qwhat="a")
-    acc_t = _acc_dtype(adt)
-    av = _view(ctx, a, m * k, adt).reshape(m, k).astype(acc_t)
-    bv = _view(ctx, b, k * n, bdt).reshape(n, k).astype(acc_t)    # column-major [K, N]
+    adt, bdt, ddt, rate = _tensor_types(ctx, name, dst, a, b)
+    av, bv = _tensor_inputs(ctx, name, (dst, ddt, m * n, "dst"), (a, adt, m * k, "a"), (b, bdt, k * n, "b"))
+    av, bv = av.reshape(m, k), bv.reshape(n, k)    # b column-major [K, N]
     _tensor_result(ctx, _view(ctx, dst, m * n, ddt), (av @ bv.T).reshape(-1), pos)
     _charge_tensor(ctx, m * k * n, rate)
 
@@ -727,13 +700,7 @@ def _matmul(ctx, args, name):
 def _reduce_sum(ctx, args, name):
     """Each 128-byte chunk of src summed into the first element of the chunk in dst; the other
     elements of dst are set to 0.  A partial last chunk (mlu370 only) is summed as it is."""
-    dst = _ptr(ctx, name, args, 0, "dst")
-    src = _ptr(ctx, name, args, 1, "src")
-    n = _int(ctx, name, args, 2, "n")
-    dt = _dtype(ctx, name, (dst, src), FLOATS + (I16, I32))
-    nbytes = n * dt.itemsize
-    _align(ctx, name, dst, nbytes, "dst")
-    _align(ctx, name, src, nbytes, "src")
+    dst, src, n, dt, nbytes = _dst_src_n(ctx, name, args, FLOATS + (I16, I32))
     chunk = SIZE_BYTES // dt.itemsize
     x = _load(_view(ctx, src, n, dt))
     pad = (-n) % chunk
@@ -750,8 +717,7 @@ def _argext(pick):
     def fn(ctx, args, name):
         """dst[0] = the max (min) of src[0:n], dst[1] = the index of its first occurrence, stored
         as a value of dst's type."""
-        dst = _ptr(ctx, name, args, 0, "dst")
-        src = _ptr(ctx, name, args, 1, "src")
+        dst, src = _ptrs(ctx, name, args, "dst", "src")
         n = _int(ctx, name, args, 2, "n")
         dt = _dtype(ctx, name, (dst, src), FLOATS + (I16, I32))
         _align(ctx, name, src, n * dt.itemsize, "src")
@@ -771,14 +737,10 @@ _register("__bang_argmin", "__bang_min", nargs=3)(_argext(np.argmin))
 @_register("__bang_transpose", nargs=4)
 def _transpose(ctx, args, name):
     """dst[j][i] = src[i][j] for src [h, w]; dst and src must not overlap."""
-    dst = _ptr(ctx, name, args, 0, "dst")
-    src = _ptr(ctx, name, args, 1, "src")
+    dst, src = _ptrs(ctx, name, args, "dst", "src")
     h = _int(ctx, name, args, 2, "height")
     w = _int(ctx, name, args, 3, "width")
-    dt = _dtype(ctx, name, (dst, src), VECTOR_TYPES)
-    nbytes = h * w * dt.itemsize
-    _align(ctx, name, dst, nbytes, "dst")
-    _align(ctx, name, src, nbytes, "src")
+    dt, nbytes = _vector_type(ctx, name, ((dst, "dst"), (src, "src")), h * w, VECTOR_TYPES)
     _no_overlap(ctx, name, dst, nbytes, src, nbytes)
     x = _view(ctx, src, h * w, dt).reshape(h, w)
     _view(ctx, dst, h * w, dt)[...] = x.T.reshape(-1)
@@ -801,8 +763,7 @@ def _round(x, mode):
 
 
 def _convert_checks(ctx, name, args, sdt, ddt):
-    dst = _ptr(ctx, name, args, 0, "dst")
-    src = _ptr(ctx, name, args, 1, "src")
+    dst, src = _ptrs(ctx, name, args, "dst", "src")
     n = _int(ctx, name, args, 2, "n")
     _want(ctx, name, dst, ddt, "dst")
     _want(ctx, name, src, sdt, "src")
@@ -813,29 +774,31 @@ def _convert_checks(ctx, name, args, sdt, ddt):
     return dst, src, n
 
 
-def _float2int(sdt, ddt, mode):
+def _conversion(sdt, ddt, write, position=True):
+    """A `(dst, src, n[, position])` conversion from sdt to ddt: `write(ctx, out, x, pos)` fills
+    the dst view `out` from the src view `x` (pos is 0 without a position argument)."""
     def fn(ctx, args, name):
+        dst, src, n = _convert_checks(ctx, name, args, sdt, ddt)
+        pos = _int(ctx, name, args, 3, "position", minimum=None) if position else 0
+        x = _view(ctx, src, n, sdt)
+        write(ctx, _view(ctx, dst, n, ddt), x, pos)
+        _charge_vector(ctx, n * max(sdt.itemsize, ddt.itemsize))
+    return fn
+
+
+def _float2int(mode):
+    def write(ctx, out, x, pos):
         """dst = saturate(round(src / 2^pos))."""
-        dst, src, n = _convert_checks(ctx, name, args, sdt, ddt)
-        pos = _int(ctx, name, args, 3, "position", minimum=None)
-        x = _view(ctx, src, n, sdt).astype(np.float64)
-        q = _round(np.ldexp(x, -pos), mode)
+        q = _round(np.ldexp(x.astype(np.float64), -pos), mode)
         q = np.nan_to_num(q, nan=0.0, posinf=np.inf, neginf=-np.inf)
-        info = np.iinfo(ddt)
-        _view(ctx, dst, n, ddt)[...] = np.clip(q, info.min, info.max).astype(ddt)
-        _charge_vector(ctx, n * max(sdt.itemsize, ddt.itemsize))
-    return fn
+        info = np.iinfo(out.dtype)
+        out[...] = np.clip(q, info.min, info.max).astype(out.dtype)
+    return write
 
 
-def _int2float(sdt, ddt):
-    def fn(ctx, args, name):
-        """dst = src * 2^pos, rounded to dst's type."""
-        dst, src, n = _convert_checks(ctx, name, args, sdt, ddt)
-        pos = _int(ctx, name, args, 3, "position", minimum=None)
-        x = _view(ctx, src, n, sdt).astype(np.float64)
-        _store(ctx, _view(ctx, dst, n, ddt), np.ldexp(x, pos))
-        _charge_vector(ctx, n * max(sdt.itemsize, ddt.itemsize))
-    return fn
+def _int2float(ctx, out, x, pos):
+    """dst = src * 2^pos, rounded to dst's type."""
+    _store(ctx, out, np.ldexp(x.astype(np.float64), pos))
 
 
 def _float2half_rounded(x, mode):
@@ -860,29 +823,16 @@ def _float2half_rounded(x, mode):
 
 
 def _float2half(mode):
-    def fn(ctx, args, name):
-        dst, src, n = _convert_checks(ctx, name, args, F32, F16)
-        x = _view(ctx, src, n, F32)
-        h = _float2half_rounded(np.asarray(x, np.float32), mode)
-        _store(ctx, _view(ctx, dst, n, F16), h)
-        _charge_vector(ctx, n * 4)
-    return fn
+    return lambda ctx, out, x, pos: _store(ctx, out, _float2half_rounded(np.asarray(x, np.float32), mode))
 
 
-@_register("__bang_half2float", nargs=3)
-def _half2float(ctx, args, name):
-    dst, src, n = _convert_checks(ctx, name, args, F16, F32)
-    x = _view(ctx, src, n, F16).astype(np.float32)
-    _store(ctx, _view(ctx, dst, n, F32), x)
-    _charge_vector(ctx, n * 4)
-
-
+_register("__bang_half2float", nargs=3)(
+    _conversion(F16, F32, lambda ctx, out, x, pos: _store(ctx, out, x.astype(np.float32)), position=False))
+_FLOAT_NAMES = ((F32, "float"), (F16, "half"))
+_INT_NAMES = ((I8, "int8"), (I16, "int16"))
 for _mode in ROUND_MODES:
-    _register(f"__bang_float2half_{_mode}", nargs=3)(_float2half(_mode))
-    for _s, _sname in ((F32, "float"), (F16, "half")):
-        for _d, _dname in ((I8, "int8"), (I16, "int16")):
-            _register(f"__bang_{_sname}2{_dname}_{_mode}", nargs=4)(_float2int(_s, _d, _mode))
-
-for _s, _sname in ((I8, "int8"), (I16, "int16")):
-    for _d, _dname in ((F32, "float"), (F16, "half")):
-        _register(f"__bang_{_sname}2{_dname}", nargs=4)(_int2float(_s, _d))
+    _register(f"__bang_float2half_{_mode}", nargs=3)(_conversion(F32, F16, _float2half(_mode), position=False))
+    for (_f, _fname), (_i, _iname) in itertools.product(_FLOAT_NAMES, _INT_NAMES):
+        _register(f"__bang_{_fname}2{_iname}_{_mode}", nargs=4)(_conversion(_f, _i, _float2int(_mode)))
+for (_i, _iname), (_f, _fname) in itertools.product(_INT_NAMES, _FLOAT_NAMES):
+    _register(f"__bang_{_iname}2{_fname}", nargs=4)(_conversion(_i, _f, _int2float))

@@ -183,24 +183,32 @@ class _Coop:
         self.done[i] = True
         self._next(i)
 
+    def _release(self, arr, mem) -> bool:
+        """Release the tasks `arr` waiting at a barrier of `mem` if every other member of `mem`
+        has arrived or finished: they all continue at the latest arrival time."""
+        if not all(m in arr or self.done[m] for m in mem):
+            return False
+        tmax = max(self.tasks[m].end() for m in arr)
+        for m in arr:
+            self.tasks[m].t = tmax
+            self.blocked[m] = False
+        arr.clear()
+        return True
+
     def _release_ready(self):
         for key, arr in list(self.arrived.items()):
-            if not arr:
-                continue
-            i0 = next(iter(arr))
-            _, mem = self.members(i0, key[0])
-            if all(m in arr or self.done[m] for m in mem):
-                tmax = max(self.tasks[m].end() for m in arr)
-                for m in arr:
-                    self.tasks[m].t = tmax
-                    self.blocked[m] = False
-                arr.clear()
+            if arr:
+                _, mem = self.members(next(iter(arr)), key[0])
+                self._release(arr, mem)
+
+    def _wake_unfinished(self):
+        for k in range(len(self.tasks)):
+            if not self.done[k]:
+                self.ev[k].set()
 
     def _next(self, i):
         if self.abort:
-            for k in range(len(self.tasks)):
-                if not self.done[k]:
-                    self.ev[k].set()
+            self._wake_unfinished()
             if all(self.done):
                 self.finish.set()
             return
@@ -218,20 +226,13 @@ class _Coop:
         self.error = MLUError(t.kernel, t.file, 0, "deadlock",
                               "tasks wait at different barriers (__sync_cluster/__sync_all)")
         self.abort = True
-        for k in range(n):
-            if not self.done[k]:
-                self.ev[k].set()
+        self._wake_unfinished()
 
     def barrier(self, i, kind):
         key, mem = self.members(i, kind)
         arr = self.arrived.setdefault(key, set())
         arr.add(i)
-        if all(m in arr or self.done[m] for m in mem):
-            tmax = max(self.tasks[m].end() for m in arr)
-            for m in arr:
-                self.tasks[m].t = tmax
-                self.blocked[m] = False
-            arr.clear()
+        if self._release(arr, mem):
             return
         self.blocked[i] = True
         self._next(i)
