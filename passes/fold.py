@@ -54,14 +54,10 @@ def _storable(array: np.ndarray, type: TensorType) -> bool:
         d is None or d == a for d, a in zip(type.shape, array.shape)))
 
 
-@register_pass
 @dataclass(frozen=True)
-class FoldConstants(Pass):
-    """Evaluate ops whose operands are all constants; fold `array.shape` of static shapes."""
-
-    name = "fold"
-    max_elements: int = 1 << 20
-    max_widen_elements: int = 4096
+class OpFoldPass(Pass):
+    """A pass that offers every op of every function to `fold_op` (nested regions first; an op
+    a fold removed is skipped)."""
 
     def run(self, module: Module) -> bool:
         changed = False
@@ -74,12 +70,26 @@ class FoldConstants(Pass):
         for op in list(block.ops):
             for region in op.regions:
                 changed |= self.fold_block(region)
-            if op.parent is block and op.name != "core.constant":
+            if op.parent is block:
                 changed |= self.fold_op(op)
         return changed
 
     def fold_op(self, op: Operation) -> bool:
-        if not is_foldable(op):
+        """Rewrite `op`; True if anything changed."""
+        raise NotImplementedError
+
+
+@register_pass
+@dataclass(frozen=True)
+class FoldConstants(OpFoldPass):
+    """Evaluate ops whose operands are all constants; fold `array.shape` of static shapes."""
+
+    name = "fold"
+    max_elements: int = 1 << 20
+    max_widen_elements: int = 4096
+
+    def fold_op(self, op: Operation) -> bool:
+        if op.name == "core.constant" or not is_foldable(op):
             return False
         if op.name == "array.shape":
             return self._fold_shape(op)

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from tfc.ir import dtypes as dt
 from tfc.ir.builder import Builder
-from tfc.ir.core import Block, Module, Operation, OpResult
+from tfc.ir.core import Operation, OpResult
 
-from .manager import Pass, register_pass
+from .fold import OpFoldPass
+from .manager import register_pass
 
 
 def _producer(value, name):
@@ -46,29 +47,17 @@ def _axes_compatible(a: Operation, b: Operation, rank: int | None):
 
 @register_pass
 @dataclass(frozen=True)
-class QuantFold(Pass):
+class QuantFold(OpFoldPass):
     """dequantize -> quantize pairs become requantize, or vanish when the scales match."""
 
     name = "quant-fold"
 
-    def run(self, module: Module) -> bool:
-        changed = False
-        for function in module:
-            changed |= self.fold_block(function.body)
-        return changed
-
-    def fold_block(self, block: Block) -> bool:
-        changed = False
-        for op in list(block.ops):
-            for region in op.regions:
-                changed |= self.fold_block(region)
-            if op.parent is not block:
-                continue
-            if op.name == "quant.quantize":
-                changed |= self.fold_pair(op)
-            elif op.name == "quant.requantize":
-                changed |= self.fold_identity_requantize(op)
-        return changed
+    def fold_op(self, op: Operation) -> bool:
+        if op.name == "quant.quantize":
+            return self.fold_pair(op)
+        if op.name == "quant.requantize":
+            return self.fold_identity_requantize(op)
+        return False
 
     def fold_pair(self, quant: Operation) -> bool:
         deq = _producer(quant.operands[0], "quant.dequantize")

@@ -700,25 +700,35 @@ PRECHECKS: dict[str, tuple[int, Callable]] = {
 }
 
 
-def _any(b: ir.IRBuilder, count: int, predicate: Callable[[ir.Value], ir.Value]) -> ir.Value:
-    """i1: predicate(i) holds for some 0 <= i < count (an or-reduction LLVM vectorizes)."""
+def carried_loop(b: ir.IRBuilder, count, initial: list, step: Callable, name: str) -> list:
+    """for i in [0, count): values = step(i, values), the values carried in phis (so LLVM keeps
+    them in registers); the values after the loop. `count` is an int or an i64."""
     pre = b.block
-    header = b.append_basic_block("any.header")
-    body = b.append_basic_block("any.body")
-    end = b.append_basic_block("any.end")
+    header = b.append_basic_block(f"{name}.header")
+    body = b.append_basic_block(f"{name}.body")
+    end = b.append_basic_block(f"{name}.end")
     b.branch(header)
     b.position_at_end(header)
-    i = b.phi(I64, name="any.i")
-    acc = b.phi(I8, name="any.acc")
+    i = b.phi(I64, name=f"{name}.i")
     i.add_incoming(i64(0), pre)
-    acc.add_incoming(ir.Constant(I8, 0), pre)
-    b.cbranch(b.icmp_signed("<", i, i64(count)), body, end)
+    values = [b.phi(v.type) for v in initial]
+    for phi, v in zip(values, initial):
+        phi.add_incoming(v, pre)
+    b.cbranch(b.icmp_signed("<", i, count if isinstance(count, ir.Value) else i64(count)), body, end)
     b.position_at_end(body)
-    acc_next = b.or_(acc, b.zext(predicate(i), I8))
+    new = step(i, values)
+    for phi, v in zip(values, new):
+        phi.add_incoming(v, b.block)
     i.add_incoming(b.add(i, i64(1)), b.block)
-    acc.add_incoming(acc_next, b.block)
     b.branch(header)
     b.position_at_end(end)
+    return values
+
+
+def _any(b: ir.IRBuilder, count: int, predicate: Callable[[ir.Value], ir.Value]) -> ir.Value:
+    """i1: predicate(i) holds for some 0 <= i < count (an or-reduction LLVM vectorizes)."""
+    (acc,) = carried_loop(b, count, [ir.Constant(I8, 0)],
+                          lambda i, acc: [b.or_(acc[0], b.zext(predicate(i), I8))], "any")
     return b.icmp_unsigned("!=", acc, ir.Constant(I8, 0))
 
 

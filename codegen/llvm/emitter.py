@@ -113,6 +113,24 @@ def writes_in_place(op: Operation) -> bool:
     return op.name.split(".", 1)[-1] not in mathlib.FAST
 
 
+#: op name -> packs(op, operand index): whether the op's kernel, given that operand as a
+#: constant, reads it only through its own copy made at compile time (a pre-packed weight it
+#: appends to the weights blob). A constant whose every use is such needs no storage itself.
+PACKS_CONSTANT: dict[str, Callable[[Operation, int], bool]] = {}
+
+
+def only_packed(value: Value) -> bool:
+    """Every use of `value` (through aliasing ops) is a kernel that packs it (PACKS_CONSTANT)."""
+    for use in value.uses:
+        op = use.operation
+        if op.name in ALIASING_OPS:
+            if not all(only_packed(r) for r in op.results):
+                return False
+        elif not PACKS_CONSTANT.get(op.name, lambda op, i: False)(op, use.index):
+            return False
+    return True
+
+
 def plan_function(function: Function, in_place: bool = True, reuse: bool = True) -> Plan:
     """Storage for every value: arguments and results in the caller's buffers, constants as
     globals or in the weights blob, and the other values in the temp arena, planned by
@@ -136,6 +154,8 @@ def plan_function(function: Function, in_place: bool = True, reuse: bool = True)
                 continue
             if op.name == "core.constant":
                 array = op.attributes["value"]
+                if only_packed(result):
+                    continue                    # its kernels' packed copies are all it needs
                 if array.size <= INLINE_CONSTANT_LIMIT:
                     name = f"const{len(plan.globals)}"
                     plan.globals[name] = array
@@ -219,7 +239,10 @@ class FunctionCompiler:
         return self.builder.bitcast(self._pointers[key], elem)
 
     def _raw_pointer(self, value: Value) -> ir.Value:
-        storage = self.plan.storage[id(value)]
+        storage = self.plan.storage.get(id(value))
+        if storage is None:
+            raise CodegenError(f"{value} has no buffer: a constant only packed copies of which "
+                               f"are stored (PACKS_CONSTANT) was read directly")
         b = self.prologue
         args, results, temp, weights = self.entry.args
         if storage.kind in ("arg", "result"):

@@ -362,6 +362,36 @@ def test_conv2d_int8_parallel(group, conv_path):
     check_op("quant.conv2d", [ints((2, 12, 12, 64)), ints((3, 3, 64, 70))], dict(strides=[1, 1], padding="SAME"))
 
 
+def test_packed_constant_weight_is_stored_once():
+    """A constant weight read only by quant kernels that pack it (through a reshape too) is
+    not in the weights blob itself; one another op reads (here: returned) stays."""
+    a, w = ints((3, 300)), ints((300, 70))
+    packed = qk.packed_b_bytes(300, 70, qk.choose_nv(70), qk.group_size())
+    only = build([a], lambda fb, x, c: fb.create("quant.matmul", [x, c], {}).results[0], [w])
+    native = NativeFunction.jit(only)
+    assert native.plan.weights_bytes < w.nbytes + packed and native.plan.weights_bytes >= packed
+    np.testing.assert_array_equal(native(a)[0], a.astype(np.int64) @ w)
+    x, big = ints((1, 6, 6, 4)), ints((2, 2, 4, 300))
+
+    def reshaped(fb, x, c):                                 # the filter through a reshape
+        filt = fb.create("array.reshape", [c], {"shape": list(big.shape)}).results[0]
+        return fb.create("quant.conv2d", [x, filt], dict(strides=[1, 1], padding="VALID")).results[0]
+
+    conv = build([x], reshaped, [big.reshape(16, 300)])
+    packed = qk.packed_b_bytes(16, 300, qk.choose_nv(300), qk.group_size())
+    assert NativeFunction.jit(conv).plan.weights_bytes < packed + 64     # the packed copy only
+    check(conv, [x])
+    types = [TensorType(a.shape, dt.int8)]
+    fb = FunctionBuilder("main", types, ["x0"])
+    c = fb.constant(w)
+    both = fb.ret([fb.create("quant.matmul", [fb.args[0], c], {}).results[0], c])
+    native = NativeFunction.jit(both)
+    assert native.plan.weights_bytes >= w.nbytes + packed
+    got = native(a)
+    np.testing.assert_array_equal(got[1], w)
+    np.testing.assert_array_equal(got[0], a.astype(np.int64) @ w)
+
+
 def test_vnni_instructions_in_the_kernel():
     """The int8 GEMM's inner loop uses the AVX-512 dot products (vpdpbusd with VNNI)."""
     from tfc.codegen.llvm.emitter import compile_function

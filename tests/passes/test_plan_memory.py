@@ -340,7 +340,10 @@ def test_in_place_kernels_run_their_loop_once(name):
     types = [TensorType((8,), dt.bool_ if (name == "math.select_v2" and i == 0) else dtype)
              for i in range(len(operands) - 1 + count)]
     fb = FunctionBuilder("main", types)
-    attrs = {"to": dt.float32} if name == "math.cast" else {}
+    attrs = {"math.cast": {"to": dt.float32},
+             "quant.quantize": {"dtype": dt.int8, "scale": (0.5,)},
+             "quant.dequantize": {"scale": (0.5,)},
+             "quant.requantize": {"in_scale": (0.5,), "out_scale": (0.25,), "dtype": dt.int8}}.get(name, {})
     try:
         op = fb.create(name, list(fb.args), attrs)
     except Exception:

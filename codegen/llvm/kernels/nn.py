@@ -640,13 +640,7 @@ def _conv_gemm(k, op: Operation, win: Window, out: Value | None = None, bias=Non
         return
 
     parallel = macs >= MIN_PARALLEL_MACS and THREADS > 1
-    per_image = -(-P // max(1, IM2COL_BUDGET // max(K, 1)))
-    if parallel:
-        per_image = max(per_image, min(-(-4 * THREADS // N), max(1, P // 64)))
-    R = -(-P // per_image)
-    per_image = -(-P // R)
-    items = N * per_image
-    workers = min(THREADS, items) if parallel else 1
+    R, per_image, items, workers = pixel_chunks(N, P, IM2COL_BUDGET // max(K, 1), parallel)
     staged = dtype != dt.float32            # float16: the GEMM writes float32 rows first
     g_floats = max(gemm.scratch_floats(R, O, K), gemm.scratch_floats(O, R, K))
     per_worker = R * K + g_floats + (R * O if staged else 0)
@@ -661,10 +655,7 @@ def _conv_gemm(k, op: Operation, win: Window, out: Value | None = None, bias=Non
         cbuf = b.gep(base, [i64(R * K + g_floats)])
         lo, hi = split_range(b, tid, items, workers)
         with loops.for_range(b, lo, hi, name="item") as item:
-            n = b.udiv(item, i64(per_image))
-            p0 = b.mul(b.urem(item, i64(per_image)), i64(R))
-            p1 = imin(b, i64(P), b.add(p0, i64(R)))
-            rows = b.sub(p1, p0)
+            n, p0, p1, rows = chunk_of(b, item, per_image, R, P)
             _im2col(b, win, px, dtype, col, n, p0, p1, C, K)
             if staged:
                 b.call(sgemm, [rows, i64(O), i64(K), col, i64(K), i64(1), fw, i64(O), i64(1),
@@ -699,31 +690,76 @@ def _memcpy(b, dst, src, nbytes: int) -> None:
 
 def _im2col(b, win: Window, px, dtype, col, n, p0, p1, C, K):
     """col[(p - p0) * K + (ky * kw + kx) * C + c] = x[n, tap row, tap column, c] (0 in the
-    padding) for output pixels p in [p0, p1) of image n, as float32."""
+    padding) for output pixels p in [p0, p1) of image n: float32 for float inputs (float16
+    widened), the input's own type for integers (quant.conv2d's int8 / int16 columns).
+    Values stored as they are read (float32, integers) are copied by memcpy: a whole window
+    row at once when all its taps are inside (NHWC, unit dilation), else tap by tap."""
     xs = win.xs
-    zero = ir.Constant(F32, 0.0)
+    raw = dtype == dt.float32 or dtype.is_integer
+    elem = storage_type(dtype) if dtype.is_integer else F32
+    size = dtype.numpy.itemsize if raw else 4
+    zero = ir.Constant(elem, 0 if dtype.is_integer else 0.0)
+    whole_rows = raw and win.dw == 1 and xs[2] == C and xs[3] == 1
+
+    def pixel(b, iy, ix, dst):
+        with b.if_else(win.inside(b, iy, ix)) as (real, pad):
+            with real:
+                src = b.add(nbase, b.add(b.mul(iy, i64(xs[1])), b.mul(ix, i64(xs[2]))))
+                if raw and xs[3] == 1:
+                    _memcpy(b, dst, b.gep(px, [src]), C * size)
+                else:
+                    with loops.for_range(b, 0, C, name="c") as c:
+                        v = load_scalar(b, b.gep(px, [b.add(src, b.mul(c, i64(xs[3])))]), dtype)
+                        b.store(v, b.gep(dst, [c]))
+            with pad:
+                with loops.for_range(b, 0, C, name="z") as c:
+                    b.store(zero, b.gep(dst, [c]))
+
+    def taps(b, iy, x0, drow):
+        with loops.for_range(b, 0, win.kw, name="kx") as kx:
+            pixel(b, iy, b.add(x0, b.mul(kx, i64(win.dw))), b.gep(drow, [b.mul(kx, i64(C))]))
+
     with loops.for_range(b, p0, p1, name="p") as p:
         oy, ox = b.udiv(p, i64(win.ow)), b.urem(p, i64(win.ow))
         y0, x0 = win.origin(b, oy, ox)
         crow = b.gep(col, [b.mul(b.sub(p, p0), i64(K))])
         nbase = b.mul(n, i64(xs[0]))
+        row_ok = b.and_(b.icmp_signed(">=", x0, i64(0)),
+                        b.icmp_signed("<=", b.add(x0, i64((win.kw - 1) * win.dw)), i64(win.w - 1)))
         with loops.for_range(b, 0, win.kh, name="ky") as ky:
             iy = b.add(y0, b.mul(ky, i64(win.dh)))
-            with loops.for_range(b, 0, win.kw, name="kx") as kx:
-                ix = b.add(x0, b.mul(kx, i64(win.dw)))
-                dst = b.gep(crow, [b.mul(b.add(b.mul(ky, i64(win.kw)), kx), i64(C))])
-                with b.if_else(win.inside(b, iy, ix)) as (real, pad):
-                    with real:
-                        src = b.add(nbase, b.add(b.mul(iy, i64(xs[1])), b.mul(ix, i64(xs[2]))))
-                        if xs[3] == 1 and dtype == dt.float32:
-                            _memcpy(b, dst, b.gep(px, [src]), C * 4)
-                        else:
-                            with loops.for_range(b, 0, C, name="c") as c:
-                                v = load_scalar(b, b.gep(px, [b.add(src, b.mul(c, i64(xs[3])))]), dtype)
-                                b.store(v, b.gep(dst, [c]))
-                    with pad:
-                        with loops.for_range(b, 0, C, name="z") as c:
-                            b.store(zero, b.gep(dst, [c]))
+            drow = b.gep(crow, [b.mul(ky, i64(win.kw * C))])
+            if not whole_rows:
+                taps(b, iy, x0, drow)
+            else:
+                y_ok = b.and_(b.icmp_signed(">=", iy, i64(0)), b.icmp_signed("<", iy, i64(win.h)))
+                with b.if_else(b.and_(y_ok, row_ok)) as (whole, partial):
+                    with whole:
+                        src = b.gep(px, [b.add(nbase, b.add(b.mul(iy, i64(xs[1])), b.mul(x0, i64(xs[2]))))])
+                        _memcpy(b, drow, src, win.kw * C * size)
+                    with partial:
+                        taps(b, iy, x0, drow)
+
+
+def pixel_chunks(N: int, P: int, rows_max: int, parallel: bool, multiple: int = 1):
+    """A convolution's work items: (image, chunk of R of its P output pixels), R at most about
+    `rows_max` (a multiple of `multiple`) and, when parallel, small enough that the items feed
+    every core. Returns (R, chunks per image, items, workers)."""
+    per_image = -(-P // max(1, rows_max))
+    if parallel:
+        per_image = max(per_image, min(-(-4 * THREADS // N), max(1, P // 64)))
+    R = -(-(-(-P // per_image)) // multiple) * multiple
+    per_image = -(-P // R)
+    items = N * per_image
+    return R, per_image, items, (min(THREADS, items) if parallel else 1)
+
+
+def chunk_of(b, item, per_image: int, R: int, P: int):
+    """(image n, first pixel p0, end pixel p1, p1 - p0) of work item `item`."""
+    n = b.udiv(item, i64(per_image))
+    p0 = b.mul(b.urem(item, i64(per_image)), i64(R))
+    p1 = imin(b, i64(P), b.add(p0, i64(R)))
+    return n, p0, p1, b.sub(p1, p0)
 
 
 @kernel("nn.conv2d")

@@ -19,8 +19,9 @@ issues one dot-product instruction per vector:
     `vpdpwssd` with VNNI). 32 multiply-adds per instruction.
 
 Sums are exact (modulo 2^32 past the int32 range, which needs K > 131072). A constant B (a
-weight) is packed once at compile time into the weights blob; otherwise it is packed at run
-time into scratch. Large products split their rows (or, for few rows, their column panels)
+weight) is packed once at compile time into the weights blob, which then holds only the packed
+copy when no other op reads the weight (`PACKS_CONSTANT`, emitter.plan_function); otherwise B
+is packed at run time into scratch. Large products split their rows (or, for few rows, their column panels)
 over the cores.
 
 quant.conv2d, chunks of (image, output pixels) spread over the cores as in nn.py's float conv:
@@ -28,7 +29,7 @@ quant.conv2d, chunks of (image, output pixels) spread over the cores as in nn.py
     kw * C contiguous input bytes; K is ordered window row by window row, each padded to a multiple of G with zero
     filter rows, so every packed word of A is one load from the input (zero padded into
     scratch first when the windows reach outside it);
-  - otherwise: the int8 im2col rows of a chunk are A and the filter viewed as [kh*kw*C, O] is
+  - otherwise: the int8 im2col rows of a chunk (nn.py's `_im2col`) are A and the filter viewed as [kh*kw*C, O] is
     B; a pointwise (1x1, stride 1, unpadded) conv uses the input as A directly.
 
 int16 x int16 -> int64: the same GEMM with G = 2 (i16 pairs, `vpmaddwd`/`vpdpwssd`) and
@@ -45,11 +46,12 @@ from tfc.ir import dtypes as dt
 from tfc.ir.core import Operation, Value
 
 from .. import loops, target
-from ..emitter import CodegenError, alias_root, kernel, _align
+from ..elementwise import carried_loop
+from ..emitter import PACKS_CONSTANT, CodegenError, alias_root, kernel, _align
 from ..loops import imin
 from ..types import I1, I8, I32, I64, i64
 from .linalg import MIN_PARALLEL_MACS, THREADS, run_workers, split_range
-from .nn import IM2COL_BUDGET, Window, _conv_window, _memcpy
+from .nn import IM2COL_BUDGET, Window, _conv_window, _im2col, _memcpy, chunk_of, pixel_chunks
 
 I16 = ir.IntType(16)
 VW = 16                               # i32 lanes per vector (512 bits)
@@ -152,8 +154,7 @@ def declare_pack_b(module: ir.Module, nv: int, g: int, src: ir.IntType = I8) -> 
 
 def _dot(b: ir.IRBuilder, module: ir.Module, g: int, acc, a_word, bvec):
     """acc + the G-wide dot products of each lane (see the module docstring)."""
-    splat = b.shuffle_vector(b.insert_element(ir.Constant(V16, ir.Undefined), a_word, ir.Constant(I32, 0)),
-                             ir.Constant(V16, ir.Undefined), ir.Constant(V16, [0] * VW))
+    splat = _splat(b, a_word)
     if g == 4:
         name = "llvm.x86.avx512.vpdpbusd.512"
         fn = module.globals.get(name) or ir.Function(module, ir.FunctionType(V16, [V16, V16, V16]), name)
@@ -257,52 +258,42 @@ def declare_qgemm_packed(module: ir.Module, nv: int, g: int) -> ir.Function:
     return fn
 
 
-def _splat(b, x):
-    v = b.insert_element(ir.Constant(V16, ir.Undefined), x, ir.Constant(I32, 0))
-    return b.shuffle_vector(v, ir.Constant(V16, ir.Undefined), ir.Constant(V16, [0] * VW))
+def _splat(b, x, vty=V16):
+    """A vector of `vty` with every lane x."""
+    v = b.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(I32, 0))
+    zeros = ir.Constant(ir.VectorType(I32, vty.count), [0] * vty.count)
+    return b.shuffle_vector(v, ir.Constant(vty, ir.Undefined), zeros)
 
 
 def _masked_store(b, module, value, ptr, mask):
-    """Store the lanes of `value` where `mask` holds (the last, partial vector of a row)."""
-    name = "llvm.masked.store.v16i32.p0"
+    """Store the lanes of `value` (<16 x i32> or <8 x i64>) where `mask` holds (the last,
+    partial vector of a row)."""
+    vty = value.type
+    width = vty.element.width
+    name = f"llvm.masked.store.v{vty.count}i{width}.p0"
     fn = module.globals.get(name)
     if fn is None:
-        fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [V16, V16.as_pointer(), I32,
-                                                                 ir.VectorType(I1, VW)]), name)
-    b.call(fn, [value, ptr, ir.Constant(I32, 4), mask])
+        fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), I32,
+                                                                 ir.VectorType(I1, vty.count)]), name)
+    b.call(fn, [value, ptr, ir.Constant(I32, width // 8), mask])
+
+
+def _group_operands(b, mr, nv, atile, bvecs, pc, kg, q, stride):
+    """Group q's nv packed B vectors (panels pc...) and the mr words of the A tile."""
+    bv = [b.load(b.gep(bvecs, [b.add(b.mul(b.add(pc, i64(v)), kg), q)]), align=4) for v in range(nv)]
+    arow = b.gep(atile, [b.mul(q, i64(stride))])
+    return bv, [b.load(b.gep(arow, [i64(r)]), align=4) for r in range(mr)]
 
 
 def _micro_kernel(b, module, g, mr, nv, atile, bvecs, pc, kg, stride):
     """The mr x nv accumulators after the whole K (phis of a loop over the groups); the A tile
     holds `stride` words per group."""
-    pre = b.block
-    header = b.append_basic_block("mk.header")
-    body = b.append_basic_block("mk.body")
-    end = b.append_basic_block("mk.end")
-    b.branch(header)
-    b.position_at_end(header)
-    q = b.phi(I64, name="q")
-    q.add_incoming(i64(0), pre)
-    zero = ir.Constant(V16, [0] * VW)
-    accs = [[b.phi(V16) for _ in range(nv)] for _ in range(mr)]
-    for row in accs:
-        for a in row:
-            a.add_incoming(zero, pre)
-    b.cbranch(b.icmp_signed("<", q, kg), body, end)
-    b.position_at_end(body)
-    bv = [b.load(b.gep(bvecs, [b.add(b.mul(b.add(pc, i64(v)), kg), q)]), align=4) for v in range(nv)]
-    arow = b.gep(atile, [b.mul(q, i64(stride))])
-    new = []
-    for r in range(mr):
-        word = b.load(b.gep(arow, [i64(r)]), align=4)
-        new.append([_dot(b, module, g, accs[r][v], word, bv[v]) for v in range(nv)])
-    for r in range(mr):
-        for v in range(nv):
-            accs[r][v].add_incoming(new[r][v], b.block)
-    q.add_incoming(b.add(q, i64(1)), b.block)
-    b.branch(header)
-    b.position_at_end(end)
-    return accs
+    def step(q, accs):
+        bv, words = _group_operands(b, mr, nv, atile, bvecs, pc, kg, q, stride)
+        return [_dot(b, module, g, accs[r * nv + v], words[r], bv[v]) for r in range(mr) for v in range(nv)]
+
+    accs = carried_loop(b, kg, [ir.Constant(V16, [0] * VW)] * (mr * nv), step, "mk")
+    return [accs[r * nv:(r + 1) * nv] for r in range(mr)]
 
 
 def _pack_a(b, g, mr, A, rsa, csa, K, kg, ap, i0, rows):
@@ -459,6 +450,11 @@ def _zero_output(k, out: Value) -> None:
 # ---------------------------------------------------------------------------------------------
 # quant.matmul
 # ---------------------------------------------------------------------------------------------
+# A constant right operand (a weight) is read only through its packed copy (`_packed_b`,
+# `_conv_rows`): the weights blob does not keep the original.
+PACKS_CONSTANT["quant.matmul"] = PACKS_CONSTANT["quant.conv2d"] = lambda op, index: index == 1
+
+
 @kernel("quant.matmul")
 def emit_qmatmul(k, op: Operation) -> None:
     dtype = _check_dtypes(op)
@@ -503,42 +499,6 @@ def emit_qmatmul(k, op: Operation) -> None:
 # ---------------------------------------------------------------------------------------------
 # quant.conv2d
 # ---------------------------------------------------------------------------------------------
-def _im2col_int(b, win: Window, px, elem: ir.Type, col, n, p0, p1, C, K):
-    """col[(p - p0) * K + (ky * kw + kx) * C + c] = x[n, tap, c] (0 in the padding)."""
-    xs = win.xs
-    zero = ir.Constant(elem, 0)
-    size = elem.width // 8
-    with loops.for_range(b, p0, p1, name="p") as p:
-        oy, ox = b.udiv(p, i64(win.ow)), b.urem(p, i64(win.ow))
-        y0, x0 = win.origin(b, oy, ox)
-        crow = b.gep(col, [b.mul(b.sub(p, p0), i64(K))])
-        nbase = b.mul(n, i64(xs[0]))
-        # A window row whose taps are all inside is one contiguous copy (unit dilation).
-        row_ok = b.and_(b.icmp_signed(">=", x0, i64(0)),
-                        b.icmp_signed("<=", b.add(x0, i64((win.kw - 1) * win.dw)), i64(win.w - 1)))
-        contiguous = win.dw == 1 and xs[2] == C and xs[3] == 1
-        with loops.for_range(b, 0, win.kh, name="ky") as ky:
-            iy = b.add(y0, b.mul(ky, i64(win.dh)))
-            drow = b.gep(crow, [b.mul(ky, i64(win.kw * C))])
-            y_ok = b.and_(b.icmp_signed(">=", iy, i64(0)), b.icmp_signed("<", iy, i64(win.h)))
-            fast = b.and_(y_ok, row_ok) if contiguous else ir.Constant(I1, 0)
-            with b.if_else(fast) as (whole, taps):
-                with whole:
-                    src = b.gep(px, [b.add(nbase, b.add(b.mul(iy, i64(xs[1])), b.mul(x0, i64(xs[2]))))])
-                    _memcpy(b, drow, src, win.kw * C * size)
-                with taps:
-                    with loops.for_range(b, 0, win.kw, name="kx") as kx:
-                        ix = b.add(x0, b.mul(kx, i64(win.dw)))
-                        dst = b.gep(drow, [b.mul(kx, i64(C))])
-                        with b.if_else(win.inside(b, iy, ix)) as (real, pad):
-                            with real:
-                                src = b.gep(px, [b.add(nbase, b.add(b.mul(iy, i64(xs[1])), b.mul(ix, i64(xs[2]))))])
-                                _memcpy(b, dst, src, C * size)
-                            with pad:
-                                with loops.for_range(b, 0, C, name="z") as c:
-                                    b.store(zero, b.gep(dst, [c]))
-
-
 @kernel("quant.conv2d")
 def emit_qconv2d(k, op: Operation) -> None:
     dtype = _check_dtypes(op)
@@ -585,13 +545,7 @@ def emit_qconv2d(k, op: Operation) -> None:
     # Work items: (image, chunk of R of its pixels); each worker's scratch holds its im2col
     # chunk and its packed A block.
     size = gm.elem.width // 8
-    per_image = -(-P // max(1, (IM2COL_BUDGET * 4 // size) // K))
-    if parallel:
-        per_image = max(per_image, min(-(-4 * THREADS // N), max(1, P // 64)))
-    R = -(-P // per_image)
-    per_image = -(-P // R)
-    items = N * per_image
-    workers = min(THREADS, items) if parallel else 1
+    R, per_image, items, workers = pixel_chunks(N, P, (IM2COL_BUDGET * 4 // size) // K, parallel)
     col_bytes = _align(R * K * size)
     per = col_bytes + _align(gm.scratch_bytes(K, R))
     work = k.scratch(per * workers)
@@ -603,11 +557,8 @@ def emit_qconv2d(k, op: Operation) -> None:
         gs = bb.gep(base, [i64(col_bytes)])
         lo, hi = split_range(bb, tid, items, workers)
         with loops.for_range(bb, lo, hi, name="item") as item:
-            n = bb.udiv(item, i64(per_image))
-            p0 = bb.mul(bb.urem(item, i64(per_image)), i64(R))
-            p1 = imin(bb, i64(P), bb.add(p0, i64(R)))
-            count = bb.sub(p1, p0)
-            _im2col_int(bb, win, px_, gm.elem, col, n, p0, p1, C, K)
+            n, p0, p1, count = chunk_of(bb, item, per_image, R, P)
+            _im2col(bb, win, px_, dtype, col, n, p0, p1, C, K)
             dst = bb.gep(po_, [bb.mul(bb.add(bb.mul(n, i64(P)), p0), i64(O))])
             bb.call(gm.fn, [count, i64(O), i64(K), col, i64(K), i64(1), bp_, dst, i64(O), gs,
                             i64(0), count, i64(0), i64(gm.npan)])
@@ -661,14 +612,8 @@ def _conv_rows(k, op: Operation, win: Window, g: int, nv: int, filt: np.ndarray)
     # Work items: (image, chunk of R pixels), R rows of packed A within A_BLOCK_BYTES.
     macs = N * P * kg * g * O
     parallel = macs >= MIN_PARALLEL_MACS and THREADS > 1
-    R = max(mr, A_BLOCK_BYTES // (kg * 4) // mr * mr)
-    per_image = -(-P // R)
-    if parallel:
-        per_image = max(per_image, min(-(-4 * THREADS // N), max(1, P // 64)))
-    R = -(-(-(-P // per_image)) // mr) * mr
-    per_image = -(-P // R)
-    items = N * per_image
-    workers = min(THREADS, items) if parallel else 1
+    R, per_image, items, workers = pixel_chunks(N, P, max(mr, A_BLOCK_BYTES // (kg * 4) // mr * mr),
+                                                parallel, mr)
     a_bytes = _align(R * kg * 4)
     per = a_bytes + pad_bytes
     work = k.scratch(per * workers)
@@ -685,14 +630,11 @@ def _conv_rows(k, op: Operation, win: Window, g: int, nv: int, filt: np.ndarray)
             _memset(bb, pad, pad_bytes)
         lo, hi = split_range(bb, tid, items, workers)
         with loops.for_range(bb, lo, hi, name="item") as item:
-            n = bb.udiv(item, i64(per_image))
-            chunk = bb.urem(item, i64(per_image))
-            p0 = bb.mul(chunk, i64(R))
-            count = bb.sub(imin(bb, i64(P), bb.add(p0, i64(R))), p0)
+            n, p0, _, count = chunk_of(bb, item, per_image, R, P)
             if inside:
                 image = bb.gep(px_, [bb.mul(n, i64(in_bytes))])
             else:
-                first = bb.or_(bb.icmp_signed("==", item, lo), bb.icmp_signed("==", chunk, i64(0)))
+                first = bb.or_(bb.icmp_signed("==", item, lo), bb.icmp_signed("==", p0, i64(0)))
                 with bb.if_then(first):
                     pad_image(bb, pad, px_, n)
                 image = pad
@@ -783,14 +725,14 @@ def declare_qgemm16(module: ir.Module, nv: int) -> ir.Function:
                 atile = b.gep(ap, [b.mul(t, b.mul(kg, i64(mr)))])
                 acc = _micro_kernel16(b, mr, nv, atile, bvecs, pc, kg)
                 row0 = b.add(i0, b.mul(t, i64(mr)))
-                bias = _splat8(b, b.mul(kg, i64(2 ** 31 - 1)))
+                bias = _splat(b, b.mul(kg, i64(2 ** 31 - 1)), V8)
                 cols, masks = [], []
                 for v in range(nv):
                     for half in range(2):
                         col = b.add(b.mul(b.add(pc, i64(v)), i64(VW)), i64(8 * half))
                         left = imin(b, loops.imax(b, b.sub(N, col), i64(0)), i64(8))
                         cols.append(col)
-                        masks.append(b.icmp_signed("<", lanes, _splat8(b, left)))
+                        masks.append(b.icmp_signed("<", lanes, _splat(b, left, V8)))
                 i32x8 = ir.VectorType(I32, 8)
                 first = ir.Constant(i32x8, [0, 8, 1, 9, 2, 10, 3, 11])
                 second = ir.Constant(i32x8, [4, 12, 5, 13, 6, 14, 7, 15])
@@ -802,60 +744,27 @@ def declare_qgemm16(module: ir.Module, nv: int) -> ir.Function:
                         for h, order in enumerate((first, second)):
                             value = b.shuffle_vector(even, odd, order)
                             dst = b.bitcast(b.gep(crow, [cols[2 * v + h]]), V8.as_pointer())
-                            _masked_store8(b, module, value, dst, b.select(row_ok, masks[2 * v + h], none))
+                            _masked_store(b, module, value, dst, b.select(row_ok, masks[2 * v + h], none))
     b.ret_void()
     return fn
 
 
-def _splat8(b, x):
-    v = b.insert_element(ir.Constant(V8, ir.Undefined), x, ir.Constant(I32, 0))
-    return b.shuffle_vector(v, ir.Constant(V8, ir.Undefined), ir.Constant(ir.VectorType(I32, 8), [0] * 8))
-
-
-def _masked_store8(b, module, value, ptr, mask):
-    name = "llvm.masked.store.v8i64.p0"
-    fn = module.globals.get(name)
-    if fn is None:
-        fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [V8, V8.as_pointer(), I32,
-                                                                 ir.VectorType(I1, 8)]), name)
-    b.call(fn, [value, ptr, ir.Constant(I32, 8), mask])
-
-
 def _micro_kernel16(b, mr, nv, atile, bvecs, pc, kg):
     """mr x (2 nv) <8 x i64> accumulators (even, odd columns) of the biased pair sums u."""
-    pre = b.block
-    header = b.append_basic_block("mk16.header")
-    body = b.append_basic_block("mk16.body")
-    end = b.append_basic_block("mk16.end")
-    b.branch(header)
-    b.position_at_end(header)
-    q = b.phi(I64, name="q")
-    q.add_incoming(i64(0), pre)
-    zero = ir.Constant(V8, [0] * 8)
-    accs = [[b.phi(V8) for _ in range(2 * nv)] for _ in range(mr)]
-    for row in accs:
-        for a in row:
-            a.add_incoming(zero, pre)
-    b.cbranch(b.icmp_signed("<", q, kg), body, end)
-    b.position_at_end(body)
-    bv = [b.load(b.gep(bvecs, [b.add(b.mul(b.add(pc, i64(v)), kg), q)]), align=4) for v in range(nv)]
-    arow = b.gep(atile, [b.mul(q, i64(mr))])
     bias = ir.Constant(V16, [2 ** 31 - 1] * VW)
     low = ir.Constant(V8, [0xFFFFFFFF] * 8)
     shift = ir.Constant(V8, [32] * 8)
-    new = []
-    for r in range(mr):
-        word = b.load(b.gep(arow, [i64(r)]), align=4)
-        row = []
-        for v in range(nv):
-            u = b.bitcast(_dot(b, b.module, 2, bias, word, bv[v]), V8)    # p + 2^31 - 1, mod 2^32
-            row.append(b.add(accs[r][2 * v], b.and_(u, low)))
-            row.append(b.add(accs[r][2 * v + 1], b.lshr(u, shift)))
-        new.append(row)
-    for r in range(mr):
-        for h in range(2 * nv):
-            accs[r][h].add_incoming(new[r][h], b.block)
-    q.add_incoming(b.add(q, i64(1)), b.block)
-    b.branch(header)
-    b.position_at_end(end)
-    return accs
+    h = 2 * nv
+
+    def step(q, accs):
+        bv, words = _group_operands(b, mr, nv, atile, bvecs, pc, kg, q, mr)
+        new = []
+        for r in range(mr):
+            for v in range(nv):
+                u = b.bitcast(_dot(b, b.module, 2, bias, words[r], bv[v]), V8)    # p + 2^31 - 1, mod 2^32
+                new.append(b.add(accs[r * h + 2 * v], b.and_(u, low)))
+                new.append(b.add(accs[r * h + 2 * v + 1], b.lshr(u, shift)))
+        return new
+
+    accs = carried_loop(b, kg, [ir.Constant(V8, [0] * 8)] * (mr * h), step, "mk16")
+    return [accs[r * h:(r + 1) * h] for r in range(mr)]
