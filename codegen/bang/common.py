@@ -1,6 +1,9 @@
 """Shared pieces of the BANG C emitter: the profiles' numbers (from shared/BANG.md; the
 simulator in runtime/mlu has its own copy, codegen does not import runtime), C type names,
-alignment arithmetic, and a small source writer."""
+alignment arithmetic, a small source writer and the pieces of text every vector-unit kernel
+(elementwise.py, reduce.py, movement.py) starts with: `begin_kernel` (includes, defines, NRAM
+buffer, entry line, `__is_mpu()` guard) and `split_over_tasks` (this task's [start, start +
+count) of the work, the last task taking the remainder)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tfc.ir import dtypes as dt
+
+from .plan import KernelSource
+
+Kernel = KernelSource          # what the kernel builders return
 
 KB = 1024
 ALIGN = 128                    # bytes: vector operands' length granule on the 2xx generation
@@ -116,6 +123,9 @@ def c_ident(text: str) -> str:
     return ident if not ident[:1].isdigit() else "_" + ident
 
 
+HEADER = ["#include <bang.h>", ""]
+
+
 class Writer:
     """Indented C source lines."""
 
@@ -140,6 +150,99 @@ class Writer:
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
+
+
+def storage_dtype(dtype):
+    """How a tensor of `dtype` is stored in GDRAM and loaded into NRAM: bools as int8 0/1."""
+    return dt.int8 if dtype == dt.bool_ else dtype
+
+
+def registry(table: dict):
+    """A decorator factory filling `table`: `@register("a.op", "b.op")` maps each name to the
+    decorated function."""
+    def register(*names):
+        def add(fn):
+            for name in names:
+                table[name] = fn
+            return fn
+        return add
+    return register
+
+
+def constant_of(value):
+    """The array of a `core.constant` value, else None."""
+    op = getattr(value, "op", None)
+    if op is not None and op.name == "core.constant":
+        return np.asarray(op.attributes["value"])
+    return None
+
+
+# Kernel text -----------------------------------------------------------------------------------
+@dataclass
+class Param:
+    """A kernel pointer parameter and what the emitter binds to it."""
+    name: str
+    ctype: str                   # "float *"
+    bind: object                 # ("value", ir value) | ("weight", ndarray) | ("output", ir value)
+
+
+def pointer_params(ct: str, x, out) -> list:
+    """[x, out]: the parameters of a kernel reading value `x` and writing value `out`."""
+    return [Param("x", ct + " *", ("value", x)), Param("out", ct + " *", ("output", out))]
+
+
+def begin_kernel(name: str, params, comment: str = "", defines=(), nram=None,
+                 nram_macro: bool = False) -> Writer:
+    """A Writer holding the start of a kernel, left open inside its body:
+
+        #include <bang.h>
+
+        /* comment */
+        #define KEY VALUE                     (each of `defines`, (key, value) pairs)
+        __nram__ char nram_buffer[nram];      (when `nram` bytes are given)
+
+        __mlu_entry__ void name(T *p0, ...) {
+          if (__is_mpu()) { return; }
+
+    With `nram_macro`, the size is a `#define NRAM_SIZE` followed by a blank line."""
+    w = Writer()
+    w.extend(HEADER)
+    if comment:
+        w(f"/* {comment} */")
+    for key, value in defines:
+        w(f"#define {key} {value}")
+    if nram is not None:
+        if nram_macro:
+            w(f"#define NRAM_SIZE {nram}")
+            w()
+        w(f"__nram__ char nram_buffer[{'NRAM_SIZE' if nram_macro else nram}];")
+        w()
+    w.open(f"__mlu_entry__ void {name}({', '.join(p.ctype + p.name for p in params)})")
+    w("if (__is_mpu()) { return; }")
+    return w
+
+
+def split_over_tasks(w: Writer, total: str, per_task: str = "", empty_return: bool = True) -> None:
+    """C lines giving this task its range [start, start + count) of `total` items (a C
+    expression): `per_task` each (default total / taskDim), the last task takes the rest."""
+    w(f"int per_task = {per_task or total + ' / taskDim'};")
+    w("int start = taskId * per_task;")
+    w("int count = per_task;")
+    w(f"if (taskId == taskDim - 1) {{ count = {total} - start; }}")
+    if empty_return:
+        w("if (count <= 0) { return; }")
+
+
+def clamped(w: Writer, var: str, value: str, limit: str) -> None:
+    """`int var = value;` capped at `limit` (C expressions): the size of a tile, the last one
+    shorter."""
+    w(f"int {var} = {value};")
+    w(f"if ({var} > {limit}) {{ {var} = {limit}; }}")
+
+
+def grid(target, jobs: int) -> tuple:
+    """The launch dim: one task per job, at most one per core."""
+    return (max(1, min(target.cores, jobs)), 1, 1)
 
 
 def is_float(dtype) -> bool:

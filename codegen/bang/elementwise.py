@@ -18,14 +18,15 @@ Each input of the group is one of:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from tfc.ir import dtypes as dt
 
-from .common import (ALIGN, CodegenError, Writer, align_elems, c_float, ctype, is_float, lcm,
-                     pow2_exponent, round_up, unsupported)
+from .common import (ALIGN, CodegenError, Kernel, Param, align_elems, begin_kernel, c_float, clamped,
+                     constant_of, ctype, is_float, lcm, pow2_exponent, registry, round_up, split_over_tasks,
+                     storage_dtype, unsupported)
 
 F32 = dt.float32
 F16 = dt.float16
@@ -57,13 +58,6 @@ class Input:
     gather_size: int = 0
     run: int = 0                 # run: elements of the contiguous (unbroadcast) suffix
     run_index: str = ""          # run: C expression of the run's source index from `q`
-
-
-def _constant_of(value):
-    op = getattr(value, "op", None)
-    if op is not None and op.name == "core.constant":
-        return np.asarray(op.attributes["value"])
-    return None
 
 
 def _strip(shape):
@@ -103,7 +97,7 @@ def classify(value, outer, out_shape, name: str, budget: int) -> Input:
     t = value.type
     n_out = int(np.prod(out_shape, dtype=np.int64))
     n_in = int(np.prod(t.shape, dtype=np.int64))
-    const = _constant_of(outer)
+    const = constant_of(outer)
     if n_in == n_out and _strip(t.shape) == _strip(out_shape):
         return Input(name, value, outer, "stream", t.dtype)
     if n_in == 1:
@@ -152,6 +146,7 @@ class TileProgram:
         self.n = "n"
         self.stream_slots: dict[str, int] = {}
         self.scratch_int8: dict[str, int] = {}
+        self.extra_periods: list = []        # (name, values, P) weights added by mul_by_constants
 
     # slots ------------------------------------------------------------------------------------
     def alloc(self) -> int:
@@ -166,15 +161,28 @@ class TileProgram:
             self.free.sort()
 
     def ptr(self, d: D) -> str:
-        if d.kind == "period":
-            return d.var
-        return f"(({ctype(d.dtype)} *)(stage + {d.slot} * SLOT_BYTES))"
+        return d.var if d.kind == "period" else self.slot_ptr(d.slot, d.dtype)
 
     def slot_ptr(self, slot: int, dtype) -> str:
         return f"(({ctype(dtype)} *)(stage + {slot} * SLOT_BYTES))"
 
     def emit(self, line: str) -> None:
         self.lines.append(line)
+
+    def mul_by_constants(self, out: D, a: D, values: np.ndarray) -> D:
+        """out = a * values, `values` per-channel constants along the last axis: an extra weight
+        input (a period of P elements in NRAM, `w<k>_p`) and one `__bang_cycle_mul`."""
+        c = values.size
+        per = lcm(c, align_elems(dt.from_numpy(values.dtype)))
+        name = f"w{len(self.extra_periods)}"
+        self.extra_periods.append((name, np.tile(values, per // c), per))
+        self.emit(f"__bang_cycle_mul({self.ptr(out)}, {self.ptr(a)}, {name}_p, {self.n}, {per});")
+        return out
+
+    def temp(self, d: D) -> D:
+        """`d`, released after the current op (a temporary of its handler)."""
+        self.temps.append(d)
+        return d
 
     def new_slot(self, dtype) -> D:
         self.max_itemsize = max(self.max_itemsize, dtype.itemsize)
@@ -272,14 +280,7 @@ def _representation(dtype):
 
 # Handlers: (prog, op, args, out_dtype) -> D -------------------------------------------------------
 HANDLERS = {}
-
-
-def handler(*names):
-    def register(fn):
-        for name in names:
-            HANDLERS[name] = fn
-        return fn
-    return register
+handler = registry(HANDLERS)
 
 
 def _float_only(op, args):
@@ -326,22 +327,13 @@ def _arith(p: TileProgram, kind: str, a: D, b: D, dtype) -> D:
     return _binary_vector(p, vec, a, b, dtype)
 
 
-@handler("math.add", "nn.bias_add")
-def _add(p, op, args, dtype):
+ARITH = {"math.add": "add", "nn.bias_add": "add", "math.sub": "sub", "math.mul": "mul"}
+
+
+@handler(*ARITH)
+def _add_sub_mul(p, op, args, dtype):
     _float_only(op, args)
-    return _arith(p, "add", args[0], args[1], dtype)
-
-
-@handler("math.sub")
-def _sub(p, op, args, dtype):
-    _float_only(op, args)
-    return _arith(p, "sub", args[0], args[1], dtype)
-
-
-@handler("math.mul")
-def _mul(p, op, args, dtype):
-    _float_only(op, args)
-    return _arith(p, "mul", args[0], args[1], dtype)
+    return _arith(p, ARITH[op.name], args[0], args[1], dtype)
 
 
 @handler("math.add_n")
@@ -365,11 +357,8 @@ def _div(p, op, args, dtype):
     if b.kind == "period" and b.array is not None:
         with np.errstate(divide="ignore"):
             inv = (np.float32(1.0) / b.array.astype(np.float32)).astype(b.dtype.numpy)
-        var, per = p.request_period(op, inv)
         a = p.materialize(a)
-        out = p.new_slot(dtype)
-        p.emit(f"__bang_cycle_mul({p.ptr(out)}, {p.ptr(a)}, {var}, {p.n}, {per});")
-        return out
+        return p.mul_by_constants(p.new_slot(dtype), a, inv)
     if b.kind == "scalar":
         p.emit(f"{b.var}_inv = 1.0f / {b.var};")
         return _arith(p, "mul", a, D("scalar", b.dtype, var=f"{b.var}_inv"), dtype)
@@ -433,10 +422,8 @@ def _select(p, op, args, dtype):
     c, a, b = args
     _float_only(op, [a, b])
     # b + c * (a - b)
-    t = _arith(p, "sub", a, b, dtype)
-    p.temps.append(t)
-    t2 = _binary_vector(p, "__bang_mul", t, c, dtype) if c.kind == "slot" else _arith(p, "mul", t, c, dtype)
-    p.temps.append(t2)
+    t = p.temp(_arith(p, "sub", a, b, dtype))
+    t2 = p.temp(_binary_vector(p, "__bang_mul", t, c, dtype) if c.kind == "slot" else _arith(p, "mul", t, c, dtype))
     return _arith(p, "add", t2, b, dtype)
 
 
@@ -454,6 +441,16 @@ def _unary(p, fn, a, dtype):
     return out
 
 
+def _in_place(p, kind: str, d: D, literal: str, dtype) -> D:
+    """d = d (+|*) literal (a C float literal, kind "add" | "mul"), in d's own slot."""
+    p.emit(f"__bang_{kind}_scalar({p.ptr(d)}, {p.ptr(d)}, ({ctype(dtype)}){literal}, {p.n});")
+    return d
+
+
+def _const_d(dtype, value) -> D:
+    return D("const", dtype, value=float(value))
+
+
 @handler(*UNARY)
 def _activation(p, op, args, dtype):
     _float_only(op, args)
@@ -463,7 +460,7 @@ def _activation(p, op, args, dtype):
 @handler("math.neg")
 def _neg(p, op, args, dtype):
     _float_only(op, args)
-    return _arith(p, "mul", args[0], D("const", dtype, value=-1.0), dtype)
+    return _arith(p, "mul", args[0], _const_d(dtype, -1.0), dtype)
 
 
 @handler("math.square")
@@ -476,17 +473,15 @@ def _square(p, op, args, dtype):
 @handler("math.squared_difference")
 def _sqdiff(p, op, args, dtype):
     _float_only(op, args)
-    t = _arith(p, "sub", args[0], args[1], dtype)
-    p.temps.append(t)
+    t = p.temp(_arith(p, "sub", args[0], args[1], dtype))
     return _binary_vector(p, "__bang_mul", t, t, dtype)
 
 
 @handler("nn.relu6")
 def _relu6(p, op, args, dtype):
     _float_only(op, args)
-    r = _unary(p, "__bang_active_relu", args[0], dtype)
-    p.temps.append(r)
-    return _binary_vector(p, "__bang_minequal", r, D("const", dtype, value=6.0), dtype)
+    r = p.temp(_unary(p, "__bang_active_relu", args[0], dtype))
+    return _binary_vector(p, "__bang_minequal", r, _const_d(dtype, 6.0), dtype)
 
 
 @handler("nn.leaky_relu")
@@ -496,17 +491,14 @@ def _leaky(p, op, args, dtype):
     if not 0.0 <= alpha <= 1.0:
         raise unsupported(op, f"alpha {alpha} outside [0, 1] (max(x, alpha*x) needs it)")
     x = p.materialize(args[0])
-    t = _arith(p, "mul", x, D("const", dtype, value=alpha), dtype)
-    p.temps.append(t)
+    t = p.temp(_arith(p, "mul", x, _const_d(dtype, alpha), dtype))
     return _binary_vector(p, "__bang_maxequal", x, t, dtype)
 
 
 @handler("nn.softplus")
 def _softplus(p, op, args, dtype):
     _float_only(op, args)
-    e = _unary(p, "__bang_active_exp", args[0], dtype)
-    p.emit(f"__bang_add_scalar({p.ptr(e)}, {p.ptr(e)}, ({ctype(dtype)})1.0f, {p.n});")
-    p.temps.append(e)
+    e = p.temp(_in_place(p, "add", _unary(p, "__bang_active_exp", args[0], dtype), "1.0f", dtype))
     return _unary(p, "__bang_active_log", e, dtype)
 
 
@@ -523,7 +515,7 @@ def _cast(p, op, args, dtype):
     if src == dt.bool_ and dtype == F16:
         return _unary(p, "__bang_float2half_rn", a, F16)
     if dtype == dt.bool_ and is_float(src):
-        return _binary_vector(p, "__bang_ne", a, D("const", a.dtype, value=0.0), a.dtype)
+        return _binary_vector(p, "__bang_ne", a, _const_d(a.dtype, 0.0), a.dtype)
     if src in (dt.int8, dt.int16) and dtype in (F32, F16):
         fn = {(dt.int8, F32): "__bang_int82float", (dt.int16, F32): "__bang_int162float",
               (dt.int8, F16): "__bang_int82half", (dt.int16, F16): "__bang_int162half"}[(src, dtype)]
@@ -532,6 +524,9 @@ def _cast(p, op, args, dtype):
         p.emit(f"{fn}({p.ptr(out)}, {p.ptr(a)}, {p.n}, 0);")
         return out
     raise unsupported(op, f"cast {src.name} -> {dtype.name}")
+
+
+INT_TO_FLOAT = {dt.int8: "__bang_int82float", dt.int16: "__bang_int162float"}
 
 
 def _channel_scales(op, attr: str, rank: int):
@@ -559,15 +554,13 @@ def _quantize(p, op, args, dtype):
     if pos is not None:
         p.emit(f"{fn}({p.ptr(out)}, {p.ptr(a)}, {p.n}, {pos});")
         return out
-    t = p.new_slot(src)
-    p.temps.append(t)
+    t = p.temp(p.new_slot(src))
     if scale is not None:
         inv = float(np.float32(1.0 / np.float64(scale)))
         p.emit(f"__bang_mul_scalar({p.ptr(t)}, {p.ptr(a)}, ({ctype(src)}){c_float(inv)}, {p.n});")
     else:
         inv = (1.0 / np.asarray(scales, np.float64)).astype(np.float32)
-        var = p.request_period(op, inv.astype(src.numpy))
-        p.emit(f"__bang_cycle_mul({p.ptr(t)}, {p.ptr(a)}, {var[0]}, {p.n}, {var[1]});")
+        p.mul_by_constants(t, a, inv.astype(src.numpy))
     p.emit(f"{fn}({p.ptr(out)}, {p.ptr(t)}, {p.n}, 0);")
     return out
 
@@ -580,7 +573,7 @@ def _dequantize(p, op, args, dtype):
         raise unsupported(op, f"dequantize from {src.name} (only int8/int16 outside a conv/matmul)")
     rank = len(op.operands[0].type.shape)
     scale, scales = _channel_scales(op, "scale", rank)
-    fn = {dt.int8: "__bang_int82float", dt.int16: "__bang_int162float"}[src]
+    fn = INT_TO_FLOAT[src]
     out = p.new_slot(F32)
     pos = pow2_exponent(scale) if scale is not None else None
     p.emit(f"{fn}({p.ptr(out)}, {p.ptr(a)}, {p.n}, {pos if pos is not None else 0});")
@@ -588,8 +581,7 @@ def _dequantize(p, op, args, dtype):
         if scale is not None:
             p.emit(f"__bang_mul_scalar({p.ptr(out)}, {p.ptr(out)}, {c_float(scale)}, {p.n});")
         else:
-            var = p.request_period(op, np.asarray(scales, np.float32))
-            p.emit(f"__bang_cycle_mul({p.ptr(out)}, {p.ptr(out)}, {var[0]}, {p.n}, {var[1]});")
+            p.mul_by_constants(out, out, np.asarray(scales, np.float32))
     if dtype == F16:
         h = p.new_slot(F16)
         p.emit(f"__bang_float2half_rn({p.ptr(h)}, {p.ptr(out)}, {p.n});")
@@ -610,41 +602,27 @@ def _batch_norm(p, op, args, dtype):
     _float_only(op, [x])
     work = scale.array.dtype.type
     factor = ((1 / np.sqrt(var.array + work(op.attributes.get("epsilon", 0.001)))) * scale.array)
-    fvar, per = p.request_period(op, factor.astype(x.dtype.numpy))
-    x = p.materialize(x)
-    t = _arith(p, "sub", x, mean, dtype)
-    p.temps.append(t)
-    out = p.new_slot(dtype)
-    p.emit(f"__bang_cycle_mul({p.ptr(out)}, {p.ptr(t)}, {fvar}, {p.n}, {per});")
-    p.temps.append(out)
+    t = p.temp(_arith(p, "sub", p.materialize(x), mean, dtype))
+    out = p.temp(p.mul_by_constants(p.new_slot(dtype), t, factor.astype(x.dtype.numpy)))
     return _arith(p, "add", out, offset, dtype)
-
-
-def _const_d(dtype, value):
-    return D("const", dtype, value=float(value))
 
 
 def _neg_part_exp(p, x, dtype):
     """exp(min(x, 0)) - 1 (0 for x >= 0)."""
-    m = _binary_vector(p, "__bang_minequal", x, _const_d(dtype, 0.0), dtype)
-    p.temps.append(m)
-    e = _unary(p, "__bang_active_exp", m, dtype)
-    p.emit(f"__bang_add_scalar({p.ptr(e)}, {p.ptr(e)}, ({ctype(dtype)})-1.0f, {p.n});")
-    return e
+    m = p.temp(_binary_vector(p, "__bang_minequal", x, _const_d(dtype, 0.0), dtype))
+    return _in_place(p, "add", _unary(p, "__bang_active_exp", m, dtype), "-1.0f", dtype)
 
 
 @handler("nn.elu", "nn.selu")
 def _elu(p, op, args, dtype):
     _float_only(op, args)
     x = p.materialize(args[0])
-    e = _neg_part_exp(p, x, dtype)
-    p.temps.append(e)
-    r = _unary(p, "__bang_active_relu", x, dtype)
-    p.temps.append(r)
+    e = p.temp(_neg_part_exp(p, x, dtype))
+    r = p.temp(_unary(p, "__bang_active_relu", x, dtype))
     if op.name == "nn.selu":
         from tfc.ir.ops.nn import _SELU_ALPHA, _SELU_SCALE
-        p.emit(f"__bang_mul_scalar({p.ptr(e)}, {p.ptr(e)}, ({ctype(dtype)}){c_float(_SELU_SCALE * _SELU_ALPHA)}, {p.n});")
-        p.emit(f"__bang_mul_scalar({p.ptr(r)}, {p.ptr(r)}, ({ctype(dtype)}){c_float(_SELU_SCALE)}, {p.n});")
+        _in_place(p, "mul", e, c_float(_SELU_SCALE * _SELU_ALPHA), dtype)
+        _in_place(p, "mul", r, c_float(_SELU_SCALE), dtype)
     return _binary_vector(p, "__bang_add", r, e, dtype)
 
 
@@ -652,11 +630,8 @@ def _elu(p, op, args, dtype):
 def _softsign(p, op, args, dtype):
     _float_only(op, args)
     x = p.materialize(args[0])
-    a = _unary(p, "__bang_active_abs", x, dtype)
-    p.emit(f"__bang_add_scalar({p.ptr(a)}, {p.ptr(a)}, ({ctype(dtype)})1.0f, {p.n});")
-    p.temps.append(a)
-    r = _unary(p, "__bang_active_recip", a, dtype)
-    p.temps.append(r)
+    a = p.temp(_in_place(p, "add", _unary(p, "__bang_active_abs", x, dtype), "1.0f", dtype))
+    r = p.temp(_unary(p, "__bang_active_recip", a, dtype))
     return _binary_vector(p, "__bang_mul", x, r, dtype)
 
 
@@ -664,27 +639,22 @@ def _softsign(p, op, args, dtype):
 def _sign(p, op, args, dtype):
     _float_only(op, args)
     x = p.materialize(args[0])
-    gt = _binary_vector(p, "__bang_gt", x, _const_d(dtype, 0.0), dtype)
-    p.temps.append(gt)
-    lt = _binary_vector(p, "__bang_lt", x, _const_d(dtype, 0.0), dtype)
-    p.temps.append(lt)
+    gt = p.temp(_binary_vector(p, "__bang_gt", x, _const_d(dtype, 0.0), dtype))
+    lt = p.temp(_binary_vector(p, "__bang_lt", x, _const_d(dtype, 0.0), dtype))
     return _binary_vector(p, "__bang_sub", gt, lt, dtype)
 
 
 @handler("math.log1p")
 def _log1p(p, op, args, dtype):
     _float_only(op, args)
-    t = _arith(p, "add", p.materialize(args[0]), _const_d(dtype, 1.0), dtype)
-    p.temps.append(t)
+    t = p.temp(_arith(p, "add", p.materialize(args[0]), _const_d(dtype, 1.0), dtype))
     return _unary(p, "__bang_active_log", t, dtype)
 
 
 @handler("math.expm1")
 def _expm1(p, op, args, dtype):
     _float_only(op, args)
-    e = _unary(p, "__bang_active_exp", args[0], dtype)
-    p.emit(f"__bang_add_scalar({p.ptr(e)}, {p.ptr(e)}, ({ctype(dtype)})-1.0f, {p.n});")
-    return e
+    return _in_place(p, "add", _unary(p, "__bang_active_exp", args[0], dtype), "-1.0f", dtype)
 
 
 @handler("array.fill")
@@ -701,9 +671,8 @@ def _requantize(p, op, args, dtype):
     rank = len(op.operands[0].type.shape)
     ins, ins_v = _channel_scales(op, "in_scale", rank)
     outs, outs_v = _channel_scales(op, "out_scale", rank)
-    f = p.new_slot(F32)
-    p.temps.append(f)
-    p.emit(f"{'__bang_int82float' if src == dt.int8 else '__bang_int162float'}({p.ptr(f)}, {p.ptr(a)}, {p.n}, 0);")
+    f = p.temp(p.new_slot(F32))
+    p.emit(f"{INT_TO_FLOAT[src]}({p.ptr(f)}, {p.ptr(a)}, {p.n}, 0);")
     if ins is not None and outs is not None:
         m = float(np.float32(np.float64(ins) / np.float64(outs)))
         p.emit(f"__bang_mul_scalar({p.ptr(f)}, {p.ptr(f)}, {c_float(m)}, {p.n});")
@@ -711,8 +680,7 @@ def _requantize(p, op, args, dtype):
         c = op.operands[0].type.shape[-1]
         iv = np.broadcast_to(np.asarray(ins_v if ins is None else [ins], np.float64), (c,))
         ov = np.broadcast_to(np.asarray(outs_v if outs is None else [outs], np.float64), (c,))
-        var, per = p.request_period(op, (iv / ov).astype(np.float32))
-        p.emit(f"__bang_cycle_mul({p.ptr(f)}, {p.ptr(f)}, {var}, {p.n}, {per});")
+        p.mul_by_constants(f, f, (iv / ov).astype(np.float32))
     out = p.new_slot(dtype)
     fn = "__bang_float2int8_rd" if dtype == dt.int8 else "__bang_float2int16_rd"
     p.emit(f"{fn}({p.ptr(out)}, {p.ptr(f)}, {p.n}, 0);")
@@ -724,58 +692,24 @@ def _identity(p, op, args, dtype):
     return args[0]
 
 
-def _request_period(self, op, values: np.ndarray):
-    """A constant period (per-channel values along the last axis) as an extra weight input."""
-    c = values.size
-    per = lcm(c, align_elems(dt.from_numpy(values.dtype)))
-    name = f"w{len(self.extra_periods)}"
-    self.extra_periods.append((name, np.tile(values, per // c), per))
-    return f"{name}_p", per
-
-
-TileProgram.request_period = _request_period
-TileProgram.extra_periods = None
-
-
 # Kernel assembly -------------------------------------------------------------------------------
-@dataclass
-class Param:
-    name: str
-    ctype: str
-    bind: object                 # ("value", ir value) | ("weight", ndarray) | ("output", ir value)
-
-
-@dataclass
-class Kernel:
-    name: str
-    source: str
-    params: list = field(default_factory=list)
-    dim: tuple = (1, 1, 1)
-    ktype: str = "BLOCK"
-
-
-HEADER = ["#include <bang.h>", ""]
-
-
 def elementwise_kernel(name: str, ops, inputs: list[Input], result, out_value, target,
                        comment: str = "") -> Kernel:
     """One streaming kernel computing `result` (a value of `ops`) into the output buffer."""
     shape = tuple(result.type.shape)
     total = int(np.prod(shape, dtype=np.int64))
     prog = TileProgram(ops, inputs, result, target)
-    prog.extra_periods = []
     prog.build()
-    out_dtype = result.type.dtype
-    out_store = dt.int8 if out_dtype == dt.bool_ else out_dtype
+    out_store = storage_dtype(result.type.dtype)
     # persistent NRAM: periods (P elems each), scalars (one 128-byte granule each), gathers
     persistent = []          # (varname, ctype, bytes, kind, input/None)
     for inp in inputs:
         if inp.kind == "period":
             persistent.append((f"{inp.name}_p", ctype(inp.dtype), inp.period * inp.dtype.itemsize, "period", inp))
         elif inp.kind == "scalar":
-            persistent.append((f"{inp.name}_b", ctype(inp.dtype if inp.dtype != dt.bool_ else dt.int8), ALIGN, "scalar", inp))
+            persistent.append((f"{inp.name}_b", ctype(storage_dtype(inp.dtype)), ALIGN, "scalar", inp))
         elif inp.kind == "gather":
-            persistent.append((f"{inp.name}_g", ctype(inp.dtype if inp.dtype != dt.bool_ else dt.int8),
+            persistent.append((f"{inp.name}_g", ctype(storage_dtype(inp.dtype)),
                                round_up(inp.gather_size * inp.dtype.itemsize, ALIGN), "gather", inp))
     for pname, values, per in prog.extra_periods:
         persistent.append((f"{pname}_p", ctype(dt.from_numpy(values.dtype)), per * values.itemsize, "weight", values))
@@ -806,32 +740,16 @@ def elementwise_kernel(name: str, ops, inputs: list[Input], result, out_value, t
                                 ("weight", np.tile(np.asarray(inp.const, inp.dtype.numpy).reshape(-1),
                                                    inp.period // inp.period_c))))
         else:
-            params.append(Param(inp.name, ctype(inp.dtype if inp.dtype != dt.bool_ else dt.int8) + " *",
+            params.append(Param(inp.name, ctype(storage_dtype(inp.dtype)) + " *",
                                 ("value", inp.outer)))
     for pname, values, per in prog.extra_periods:
         params.append(Param(pname, ctype(dt.from_numpy(values.dtype)) + " *", ("weight", values)))
     params.append(Param("out", ctype(out_store) + " *", ("output", out_value)))
 
-    w = Writer()
-    w.extend(HEADER)
-    if comment:
-        w(f"/* {comment} */")
-    w(f"#define TOTAL {total}")
-    w(f"#define TILE {tile}")
-    w(f"#define UNIT {unit}")
-    w(f"#define SLOT_BYTES {slot_bytes}")
-    w(f"#define STAGE_BYTES {stage_bytes}")
-    w(f"#define NRAM_SIZE {target.nram_usable}")
-    w()
-    w("__nram__ char nram_buffer[NRAM_SIZE];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({', '.join(p.ctype + p.name for p in params)})")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = (TOTAL / UNIT) / taskDim * UNIT;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = TOTAL - start; }")
-    w("if (count <= 0) { return; }")
+    w = begin_kernel(name, params, comment, [("TOTAL", total), ("TILE", tile), ("UNIT", unit),
+                                             ("SLOT_BYTES", slot_bytes), ("STAGE_BYTES", stage_bytes)],
+                     target.nram_usable, nram_macro=True)
+    split_over_tasks(w, "TOTAL", "(TOTAL / UNIT) / taskDim * UNIT")
     offset = 2 * stage_bytes
     for var, ct, nbytes, kind, inp in persistent:
         w(f"{ct} *{var} = ({ct} *)(nram_buffer + {offset});")
@@ -859,8 +777,7 @@ def elementwise_kernel(name: str, ops, inputs: list[Input], result, out_value, t
     # store tile i-2
     w.open("if (i >= 2)")
     w("char *stage = nram_buffer + (i % 2) * STAGE_BYTES;")
-    w("int len = count - (i - 2) * TILE;")
-    w("if (len > TILE) { len = TILE; }")
+    clamped(w, "len", "count - (i - 2) * TILE", "TILE")
     w(f"__memcpy_async(out + start + (i - 2) * TILE, {prog.ptr(prog.result)}, "
       f"len * {out_store.itemsize}, NRAM2GDRAM);")
     w.close()
@@ -868,12 +785,11 @@ def elementwise_kernel(name: str, ops, inputs: list[Input], result, out_value, t
     w.open("if (i >= 1 && i - 1 < repeat)")
     w("char *stage = nram_buffer + ((i - 1) % 2) * STAGE_BYTES;")
     w("int off = start + (i - 1) * TILE;")
-    w("int len = count - (i - 1) * TILE;")
-    w("if (len > TILE) { len = TILE; }")
+    clamped(w, "len", "count - (i - 1) * TILE", "TILE")
     w(f"int n = (len + {va - 1}) / {va} * {va};")
     for inp in inputs:
         if inp.kind == "gather":
-            st = inp.dtype if inp.dtype != dt.bool_ else dt.int8
+            st = storage_dtype(inp.dtype)
             slot = prog.stream_slots[inp.name]
             w(f"{ctype(st)} *{inp.name}_t = {prog.slot_ptr(slot, st)};")
             w("for (int j = 0; j < len; j++) {")
@@ -887,11 +803,10 @@ def elementwise_kernel(name: str, ops, inputs: list[Input], result, out_value, t
     # load tile i
     w.open("if (i < repeat)")
     w("char *stage = nram_buffer + (i % 2) * STAGE_BYTES;")
-    w("int len = count - i * TILE;")
-    w("if (len > TILE) { len = TILE; }")
+    clamped(w, "len", "count - i * TILE", "TILE")
     for inp in inputs:
         if inp.kind == "stream":
-            st = inp.dtype if inp.dtype != dt.bool_ else dt.int8
+            st = storage_dtype(inp.dtype)
             slot = prog.stream_slots[inp.name]
             w(f"__memcpy_async({prog.slot_ptr(slot, st)}, {inp.name} + start + i * TILE, "
               f"len * {st.itemsize}, GDRAM2NRAM);")
@@ -915,7 +830,4 @@ def elementwise_kernel(name: str, ops, inputs: list[Input], result, out_value, t
 
 
 def _slot_dtypes(prog, inputs, out_dtype):
-    types = {out_dtype, F32}
-    for inp in inputs:
-        types.add(inp.dtype if inp.dtype != dt.bool_ else dt.int8)
-    return types
+    return {out_dtype, F32} | {storage_dtype(inp.dtype) for inp in inputs}

@@ -22,8 +22,9 @@ import numpy as np
 from tfc.ir import dtypes as dt
 
 from . import movement
-from .common import CodegenError, c_ident, get_target, pow2_exponent, unsupported, where
-from .elementwise import HANDLERS, Input, Kernel, classify, elementwise_kernel
+from .common import (CodegenError, Kernel, c_ident, constant_of, get_target, pow2_exponent, registry,
+                     storage_dtype, unsupported, where)
+from .elementwise import HANDLERS, Input, classify, elementwise_kernel
 from .plan import FORMAT, BangProgram
 from .reduce import argmax_kernel, reduce_kernel, softmax_kernel
 
@@ -108,15 +109,15 @@ class Emitter:
         key = id(value)
         if key in self.buf_of:
             return self.buf_of[key]
-        op = getattr(value, "op", None)
-        if op is not None and op.name == "core.constant":
-            self.buf_of[key] = self.weight_buffer(np.asarray(op.attributes["value"]))
+        const = constant_of(value)
+        if const is not None:
+            self.buf_of[key] = self.weight_buffer(const)
             return self.buf_of[key]
         raise CodegenError(f"internal: no buffer for {value!r}")
 
     def output_buffer(self, value, dtype=None) -> str:
         t = value.type
-        buf = self.new_buffer(t.shape, dtype or t.dtype, "temp")
+        buf = self.new_buffer(t.shape, dtype or storage_dtype(t.dtype), "temp")
         self.buf_of[id(value)] = buf
         return buf
 
@@ -131,20 +132,20 @@ class Emitter:
         self.launches.append({"kernel": kernel.name, "file": filename, "dim": list(kernel.dim),
                               "ktype": kernel.ktype, "op": where(op), "args": args})
 
+    def launch_arg(self, param: str, ctype: str, bind) -> dict:
+        """The launch argument of parameter `param`, bound to ("value", ir value) | ("weight",
+        ndarray) | ("output", ir value[, dtype]) (a new buffer) | ("scalar", number)."""
+        kind, obj = bind[0], bind[1]
+        if kind == "value":
+            return {"param": param, "buffer": self.buffer_of(obj)}
+        if kind == "weight":
+            return {"param": param, "buffer": self.weight_buffer(obj)}
+        if kind == "output":
+            return {"param": param, "buffer": self.output_buffer(obj, bind[2] if len(bind) > 2 else None)}
+        return {"param": param, "value": obj, "ctype": ctype}
+
     def add_own_kernel(self, kernel: Kernel, op) -> None:
-        args = []
-        for p in kernel.params:
-            kind, obj = p.bind
-            if kind == "value":
-                args.append({"param": p.name, "buffer": self.buffer_of(obj)})
-            elif kind == "weight":
-                args.append({"param": p.name, "buffer": self.weight_buffer(obj)})
-            elif kind == "output":
-                dtype = dt.int8 if obj.type.dtype == dt.bool_ else None
-                args.append({"param": p.name, "buffer": self.output_buffer(obj, dtype)})
-            elif kind == "scalar":
-                args.append({"param": p.name, "value": obj, "ctype": p.ctype})
-        self.add_kernel(kernel, args, op)
+        self.add_kernel(kernel, [self.launch_arg(p.name, p.ctype, p.bind) for p in kernel.params], op)
 
     # the walk ------------------------------------------------------------------------------------
     def run(self) -> BangProgram:
@@ -240,14 +241,7 @@ class Emitter:
 
 
 OP_HANDLERS = {}
-
-
-def op_handler(*names):
-    def register(fn):
-        for n in names:
-            OP_HANDLERS[n] = fn
-        return fn
-    return register
+op_handler = registry(OP_HANDLERS)
 
 
 # Elementwise -----------------------------------------------------------------------------------
@@ -409,13 +403,6 @@ def _nn():
     return nn
 
 
-def _const(value):
-    op = getattr(value, "op", None)
-    if op is not None and op.name == "core.constant":
-        return np.asarray(op.attributes["value"])
-    return None
-
-
 def _conv_pad(op):
     padding = op.attributes.get("padding", "VALID")
     if padding == "EXPLICIT":
@@ -438,20 +425,10 @@ def _strides(op):
 
 def _launch_nn(em: Emitter, ks, op, bindings: dict) -> None:
     """bindings: param -> ("value", v) | ("weight", ndarray) | ("output", v, dtype)."""
-    args = []
-    for pname, ctype in ks.params:
-        bind = bindings.get(pname)
-        if bind is None:
+    for pname, _ in ks.params:
+        if pname not in bindings:
             raise CodegenError(f"{where(op)}: internal: nothing bound to parameter {pname} of {ks.name}")
-        if bind[0] == "value":
-            args.append({"param": pname, "buffer": em.buffer_of(bind[1])})
-        elif bind[0] == "weight":
-            args.append({"param": pname, "buffer": em.weight_buffer(bind[1])})
-        elif bind[0] == "output":
-            args.append({"param": pname, "buffer": em.output_buffer(bind[1], bind[2])})
-        else:
-            args.append({"param": pname, "value": bind[1], "ctype": ctype})
-    em.add_kernel(ks, args, op)
+    em.add_kernel(ks, [em.launch_arg(pname, ctype, bindings[pname]) for pname, ctype in ks.params], op)
 
 
 def _contraction(em: Emitter, fusion, ops, outer_of) -> None:
@@ -479,7 +456,7 @@ def _float_contraction(em: Emitter, op) -> None:
 def _tensor_op(em, op, operands, result, bias, relu, fix, anchor, out_dtype=None):
     nn = _nn()
     x, w = operands
-    wconst = _const(w)
+    wconst = constant_of(w)
     if wconst is None:
         raise unsupported(op, "a non-constant filter/weight (the kernels read pre-arranged weights)")
     dtype = np.dtype(x.type.dtype.numpy).name
@@ -494,7 +471,7 @@ def _tensor_op(em, op, operands, result, bias, relu, fix, anchor, out_dtype=None
     bias_bind = None
     odt_out = np.dtype(out_dtype) if out_dtype is not None else None
     if bias is not None:
-        bconst = _const(bias)
+        bconst = constant_of(bias)
         odt = np.dtype(out_dtype or ("float32" if fix is not None else dtype))
         bias_bind = ("weight", bconst.astype(odt)) if bconst is not None else ("value", bias)
     if op.name in ("nn.conv2d", "quant.conv2d"):
@@ -526,7 +503,7 @@ def _depthwise(em: Emitter, op) -> None:
     nn = _nn()
     _check_conv_attrs(op)
     x, w = op.operands
-    wconst = _const(w)
+    wconst = constant_of(w)
     if wconst is None:
         raise unsupported(op, "a non-constant filter")
     n, h, wd, c = x.type.shape

@@ -1,5 +1,5 @@
-"""Data-movement kernels: plain GDRAM2GDRAM copies, concat (one 2-D strided copy per input),
-constant pad (fill from NRAM, then 2-D copies of the interior rows) and transpose (the input
+"""Data-movement kernels: plain GDRAM2GDRAM copies, concat / split (one 2-D strided copy per
+piece), constant pad (fill from NRAM, then 2-D copies of the interior rows) and transpose (the input
 staged in NRAM, the output gathered tile by tile by a scalar index loop)."""
 
 from __future__ import annotations
@@ -8,19 +8,17 @@ import numpy as np
 
 from tfc.ir import dtypes as dt
 
-from .common import ALIGN, Writer, align_elems, c_float, ctype, round_up, unsupported, where
-from .elementwise import HEADER, Kernel, Param
-from .plan import KernelSource
+from .common import (ALIGN, Kernel, Param, align_elems, begin_kernel, c_float, clamped, ctype, grid,
+                     pointer_params, round_up, split_over_tasks, storage_dtype, unsupported, where)
 
 
-def copy_kernel(name: str, nbytes: int) -> KernelSource:
-    w = Writer()
-    w.extend(HEADER)
-    w.open(f"__mlu_entry__ void {name}(char *src, char *dst)")
-    w("if (__is_mpu()) { return; }")
+def copy_kernel(name: str, nbytes: int) -> Kernel:
+    """dst = src, `nbytes` bytes: one GDRAM2GDRAM `__memcpy` by task 0."""
+    params = [Param("src", "char *", None), Param("dst", "char *", None)]     # bound by Emitter.copy
+    w = begin_kernel(name, params)
     w(f"if (taskId == 0) {{ __memcpy(dst, src, {nbytes}, GDRAM2GDRAM); }}")
     w.close()
-    return KernelSource(name, w.text(), [("src", "char *"), ("dst", "char *")], (1, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, (1, 1, 1), "BLOCK")
 
 
 def kernel_for(name: str, op, target) -> Kernel:
@@ -37,37 +35,53 @@ def _prod(xs) -> int:
     return int(np.prod(xs, dtype=np.int64))
 
 
-def _storage(dtype):
-    return dt.int8 if dtype == dt.bool_ else dtype
+def _storage(value):
+    """(storage dtype, its size in bytes, its C type) of a tensor value."""
+    st = storage_dtype(value.type.dtype)
+    return st, st.itemsize, ctype(st)
+
+
+def _copy_rows(dst: str, src: str, nbytes: int, rows: int, dst_stride: int, src_stride: int) -> str:
+    """A GDRAM2GDRAM `__memcpy` of `rows` rows of `nbytes` (strides in bytes; one row: 1-D)."""
+    if rows == 1:
+        return f"__memcpy({dst}, {src}, {nbytes}, GDRAM2GDRAM);"
+    return f"__memcpy({dst}, {src}, {nbytes}, GDRAM2GDRAM, {dst_stride}, {src_stride}, {rows - 1});"
 
 
 def _concat(name, op) -> Kernel:
-    out = op.result
-    shape = out.type.shape
-    rank = len(shape)
-    axis = op.attributes["axis"] % rank
-    st = _storage(out.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
+    return _pieces(name, op, op.result, op.operands, op.attributes["axis"], split=False)
+
+
+def split_kernel(name, op) -> Kernel:
+    """split / unstack along `axis`: one 2-D strided GDRAM2GDRAM copy per result."""
+    return _pieces(name, op, op.operands[0], op.results, op.attributes.get("axis", 0), split=True)
+
+
+def _pieces(name, op, whole, pieces, axis, split: bool) -> Kernel:
+    """concat / stack (`pieces` into `whole`) or split / unstack (`whole` into `pieces`) along
+    `axis`, single task: one 2-D strided GDRAM2GDRAM copy per piece, viewing `whole` as
+    [outer, inner_whole] and piece i as the [outer, inner_i] column block at its offset."""
+    shape = whole.type.shape
+    axis = axis % len(shape)
+    _, es, ct = _storage(whole)
     outer = _prod(shape[:axis])
-    inner_out = _prod(shape[axis:])
-    params = [Param(f"in{i}", ct + " *", ("value", v)) for i, v in enumerate(op.operands)]
-    params.append(Param("out", ct + " *", ("output", out)))
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)} */")
-    w.open(f"__mlu_entry__ void {name}({', '.join(p.ctype + p.name for p in params)})")
-    w("if (__is_mpu()) { return; }")
+    inner_whole = _prod(shape[axis:])
+    if split:
+        params = [Param("x", ct + " *", ("value", whole))]
+        params += [Param(f"out{i}", ct + " *", ("output", r)) for i, r in enumerate(pieces)]
+    else:
+        params = [Param(f"in{i}", ct + " *", ("value", v)) for i, v in enumerate(pieces)]
+        params.append(Param("out", ct + " *", ("output", whole)))
+    w = begin_kernel(name, params, where(op))
     w("if (taskId != 0) { return; }")
     offset = 0
-    for i, v in enumerate(op.operands):
-        inner = _prod(v.type.shape[axis:])
+    for i, v in enumerate(pieces):
+        inner = _prod(v.type.shape) // outer if outer else 0
         if inner and outer:
-            if outer == 1:
-                w(f"__memcpy(out + {offset}, in{i}, {inner * es}, GDRAM2GDRAM);")
+            if split:
+                w(_copy_rows(f"out{i}", f"x + {offset}", inner * es, outer, inner * es, inner_whole * es))
             else:
-                w(f"__memcpy(out + {offset}, in{i}, {inner * es}, GDRAM2GDRAM, {inner_out * es}, "
-                  f"{inner * es}, {outer - 1});")
+                w(_copy_rows(f"out + {offset}", f"in{i}", inner * es, outer, inner_whole * es, inner * es))
         offset += inner
     w.close()
     return Kernel(name, w.text(), params, (1, 1, 1), "BLOCK")
@@ -83,23 +97,14 @@ def _pad(name, op, target) -> Kernel:
     rank = len(ishape)
     pads = list(op.attributes["paddings"])
     before = [int(pads[2 * i]) for i in range(rank)]
-    st = _storage(out.type.dtype)
+    st, es, ct = _storage(out)
     if st not in (dt.float32, dt.float16, dt.int8, dt.int16):
         raise unsupported(op, f"pad of {st.name}")
-    es = st.itemsize
-    ct = ctype(st)
     value = float(op.attributes.get("constant_value", 0.0))
     total = _prod(oshape)
     fill = min(round_up(total, align_elems(st)), (target.nram_usable // 2) // es // align_elems(st) * align_elems(st))
-    params = [Param("x", ct + " *", ("value", x)), Param("out", ct + " *", ("output", out))]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)} */")
-    w(f"#define FILL {fill}")
-    w(f"__nram__ char nram_buffer[{target.nram_usable}];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
+    params = pointer_params(ct, x, out)
+    w = begin_kernel(name, params, where(op), [("FILL", fill)], target.nram_usable)
     w("if (taskId != 0) { return; }")
     w(f"{ct} *buf = ({ct} *)nram_buffer;")
     literal = c_float(value) if st in (dt.float32, dt.float16) else str(int(value))
@@ -113,28 +118,28 @@ def _pad(name, op, target) -> Kernel:
         ostr = [_prod(oshape[i + 1:]) for i in range(rank)]
         base = sum(b * s for b, s in zip(before, ostr))
         if rank == 1:
-            w(f"__memcpy(out + {base}, x, {ishape[0] * es}, GDRAM2GDRAM);")
+            w(_copy_rows(f"out + {base}", "x", ishape[0] * es, 1, 0, 0))
         else:
             prefix = ishape[:-2]
-            npre = _prod(prefix)
-            w(f"for (int p = 0; p < {npre}; p++) {{")
-            terms = []
-            stride = 1
-            for i in reversed(range(len(prefix))):
-                coord = f"((p / {stride}) % {prefix[i]})" if stride > 1 else f"(p % {prefix[i]})"
-                terms.append(f"{coord} * {ostr[i]}")
-                stride *= prefix[i]
-            off = " + ".join(terms) if terms else "0"
-            w(f"  int dst_off = {base} + {off};")
+            w(f"for (int p = 0; p < {_prod(prefix)}; p++) {{")
+            w(f"  int dst_off = {base} + {' + '.join(_prefix_terms(prefix, ostr)) or '0'};")
             rows, cols = ishape[-2], ishape[-1]
-            if rows == 1:
-                w(f"  __memcpy(out + dst_off, x + p * {rows * cols}, {cols * es}, GDRAM2GDRAM);")
-            else:
-                w(f"  __memcpy(out + dst_off, x + p * {rows * cols}, {cols * es}, GDRAM2GDRAM, "
-                  f"{oshape[-1] * es}, {cols * es}, {rows - 1});")
+            w("  " + _copy_rows("out + dst_off", f"x + p * {rows * cols}", cols * es, rows, oshape[-1] * es, cols * es))
             w("}")
     w.close()
     return Kernel(name, w.text(), params, (1, 1, 1), "BLOCK")
+
+
+def _prefix_terms(prefix, strides) -> list:
+    """C terms `coord_i * strides[i]` of the element `p` of the flat `prefix` shape (last axis
+    first; axes of stride 0 left out)."""
+    terms, stride = [], 1
+    for i in reversed(range(len(prefix))):
+        coord = f"((p / {stride}) % {prefix[i]})" if stride > 1 else f"(p % {prefix[i]})"
+        if strides[i]:
+            terms.append(f"{coord} * {strides[i]}")
+        stride *= prefix[i]
+    return terms
 
 
 def _swap_groups(shape, perm):
@@ -161,7 +166,7 @@ def _transpose(name, op, target) -> Kernel:
     groups = _swap_groups(list(op.operands[0].type.shape), perm)
     if groups is not None:
         o, a, b, inner = groups
-        es = _storage(op.operands[0].type.dtype).itemsize
+        es = _storage(op.operands[0])[1]
         if inner == 1 and es in (2, 4) and min(a, b) > 1:
             return _blocked_transpose(name, op, target, o, a, b)
         if inner * es >= ALIGN:
@@ -172,9 +177,7 @@ def _transpose(name, op, target) -> Kernel:
 def _blocked_transpose(name, op, target, o, a, b) -> Kernel:
     """[O, A, B] -> [O, B, A]: square blocks through NRAM, each transposed by __bang_transpose."""
     x, out = op.operands[0], op.result
-    st = _storage(x.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
+    st, es, ct = _storage(x)
     ae = align_elems(st)
     t = ae
     while 2 * (2 * t) * (2 * t) * es <= target.nram_usable // 2 and 2 * t <= max(round_up(a, ae), round_up(b, ae)):
@@ -182,25 +185,11 @@ def _blocked_transpose(name, op, target, o, a, b) -> Kernel:
     ta, tb = min(t, round_up(a, ae)), min(t, round_up(b, ae))
     na, nb = -(-a // ta), -(-b // tb)
     jobs = o * na * nb
-    params = [Param("x", ct + " *", ("value", x)), Param("out", ct + " *", ("output", out))]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)}: [{o}, {a}, {b}] -> [{o}, {b}, {a}] in {ta}x{tb} blocks */")
-    w(f"#define A {a}")
-    w(f"#define B {b}")
-    w(f"#define TA {ta}")
-    w(f"#define TB {tb}")
-    w(f"#define NA {na}")
-    w(f"#define NB {nb}")
-    w(f"#define JOBS {jobs}")
-    w(f"__nram__ char nram_buffer[{target.nram_usable}];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = JOBS / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = JOBS - start; }")
+    params = pointer_params(ct, x, out)
+    w = begin_kernel(name, params, f"{where(op)}: [{o}, {a}, {b}] -> [{o}, {b}, {a}] in {ta}x{tb} blocks",
+                     [("A", a), ("B", b), ("TA", ta), ("TB", tb), ("NA", na), ("NB", nb), ("JOBS", jobs)],
+                     target.nram_usable)
+    split_over_tasks(w, "JOBS", empty_return=False)
     w(f"{ct} *src = ({ct} *)nram_buffer;")
     w(f"{ct} *dst = ({ct} *)(nram_buffer + {round_up(ta * tb * es, ALIGN)});")
     w.open("for (int job = start; job < start + count; job++)")
@@ -209,41 +198,26 @@ def _blocked_transpose(name, op, target, o, a, b) -> Kernel:
     w("int ib = job % NB;")
     w("int a0 = ia * TA;")
     w("int b0 = ib * TB;")
-    w("int ra = A - a0;")
-    w("if (ra > TA) { ra = TA; }")
-    w("int rb = B - b0;")
-    w("if (rb > TB) { rb = TB; }")
+    clamped(w, "ra", "A - a0", "TA")
+    clamped(w, "rb", "B - b0", "TB")
     w(f"__memcpy(src, x + ob * A * B + a0 * B + b0, rb * {es}, GDRAM2NRAM, TB * {es}, B * {es}, ra - 1);")
     w("__bang_transpose(dst, src, TA, TB);")
     w(f"__memcpy(out + ob * A * B + b0 * A + a0, dst, ra * {es}, NRAM2GDRAM, A * {es}, TA * {es}, rb - 1);")
     w.close()
     w.close()
-    ntasks = max(1, min(target.cores, jobs))
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, jobs), "BLOCK")
 
 
 def _row_transpose(name, op, target, o, a, b, inner) -> Kernel:
     """[O, A, B, I] -> [O, B, A, I] with I*sizeof >= 128 bytes: one 2-D GDRAM2GDRAM copy of B
     rows of I elements per (o, a)."""
     x, out = op.operands[0], op.result
-    st = _storage(x.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
+    _, es, ct = _storage(x)
     jobs = o * a
-    params = [Param("x", ct + " *", ("value", x)), Param("out", ct + " *", ("output", out))]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)}: [{o}, {a}, {b}, {inner}] -> [{o}, {b}, {a}, {inner}] */")
-    w(f"#define A {a}")
-    w(f"#define B {b}")
-    w(f"#define I {inner}")
-    w(f"#define JOBS {jobs}")
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = JOBS / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = JOBS - start; }")
+    params = pointer_params(ct, x, out)
+    w = begin_kernel(name, params, f"{where(op)}: [{o}, {a}, {b}, {inner}] -> [{o}, {b}, {a}, {inner}]",
+                     [("A", a), ("B", b), ("I", inner), ("JOBS", jobs)])
+    split_over_tasks(w, "JOBS", empty_return=False)
     w.open("for (int job = start; job < start + count; job++)")
     w("int ob = job / A;")
     w("int ia = job % A;")
@@ -254,17 +228,14 @@ def _row_transpose(name, op, target, o, a, b, inner) -> Kernel:
           f"A * I * {es}, I * {es}, B - 1);")
     w.close()
     w.close()
-    ntasks = max(1, min(target.cores, jobs))
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, jobs), "BLOCK")
 
 
 def _gather_transpose(name, op, target) -> Kernel:
     x, out = op.operands[0], op.result
     perm = [int(p) for p in op.attributes["perm"]]
     ishape, oshape = list(x.type.shape), list(out.type.shape)
-    st = _storage(x.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
+    _, es, ct = _storage(x)
     total = _prod(ishape)
     if round_up(total * es, ALIGN) > target.nram_usable // 2:
         raise unsupported(op, f"a transpose of {total * es} bytes (the input must fit in half of NRAM)")
@@ -280,27 +251,15 @@ def _gather_transpose(name, op, target) -> Kernel:
             terms.append(coord if src_stride == 1 else f"{coord} * {src_stride}")
     index = " + ".join(terms) or "0"
     tile = max(1, (target.nram_usable // 2 - 2 * ALIGN) // es)
-    params = [Param("x", ct + " *", ("value", x)), Param("out", ct + " *", ("output", out))]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)}: perm {perm} */")
-    w(f"#define TOTAL {total}")
-    w(f"#define TILE {tile}")
-    w(f"__nram__ char nram_buffer[{target.nram_usable}];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = TOTAL / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = TOTAL - start; }")
-    w("if (count <= 0) { return; }")
+    params = pointer_params(ct, x, out)
+    w = begin_kernel(name, params, f"{where(op)}: perm {perm}", [("TOTAL", total), ("TILE", tile)],
+                     target.nram_usable)
+    split_over_tasks(w, "TOTAL")
     w(f"{ct} *src = ({ct} *)nram_buffer;")
     w(f"{ct} *dst = ({ct} *)(nram_buffer + {round_up(total * es, ALIGN)});")
     w(f"__memcpy(src, x, {total * es}, GDRAM2NRAM);")
     w.open("for (int t = 0; t < count; t += TILE)")
-    w("int len = count - t;")
-    w("if (len > TILE) { len = TILE; }")
+    clamped(w, "len", "count - t", "TILE")
     w.open("for (int j = 0; j < len; j++)")
     w("int g = start + t + j;")
     w(f"dst[j] = src[{index}];")
@@ -308,8 +267,7 @@ def _gather_transpose(name, op, target) -> Kernel:
     w(f"__memcpy(out + start + t, dst, len * {es}, NRAM2GDRAM);")
     w.close()
     w.close()
-    ntasks = max(1, min(target.cores, total // 4096 + 1))
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, total // 4096 + 1), "BLOCK")
 
 
 # Affine gathers: slice, strided_slice, reverse, broadcast_to -------------------------------------
@@ -358,9 +316,7 @@ def affine_copy_kernel(name, op, target) -> Kernel:
     base, strides = found
     x, out = op.operands[0], op.result
     oshape = list(out.type.shape)
-    st = _storage(x.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
+    _, es, ct = _storage(x)
     if not oshape:
         oshape, strides = [1], [0]
     if strides[-1] != 1 and oshape[-1] > 1:
@@ -370,40 +326,22 @@ def affine_copy_kernel(name, op, target) -> Kernel:
     cols = oshape[-1]
     prefix = oshape[:-2]
     npre = _prod(prefix)
-    params = [Param("x", ct + " *", ("value", x)), Param("out", ct + " *", ("output", out))]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)}: out[o] = x[{base} + o . {strides}] */")
-    w(f"#define JOBS {npre}")
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = JOBS / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = JOBS - start; }")
+    params = pointer_params(ct, x, out)
+    w = begin_kernel(name, params, f"{where(op)}: out[o] = x[{base} + o . {strides}]", [("JOBS", npre)])
+    split_over_tasks(w, "JOBS", empty_return=False)
     w.open("for (int p = start; p < start + count; p++)")
-    terms, stride = [], 1
-    for i in reversed(range(len(prefix))):
-        coord = f"((p / {stride}) % {prefix[i]})" if stride > 1 else f"(p % {prefix[i]})"
-        if strides[i]:
-            terms.append(f"{coord} * {strides[i]}")
-        stride *= prefix[i]
-    w(f"int src = {base}{''.join(' + ' + t for t in terms)};")
+    w(f"int src = {base}{''.join(' + ' + t for t in _prefix_terms(prefix, strides))};")
     if _prod(oshape) == 0:
         pass
-    elif rows == 1:
-        w(f"__memcpy(out + p * {cols}, x + src, {cols * es}, GDRAM2GDRAM);")
-    elif rstride >= 0:
-        w(f"__memcpy(out + p * {rows * cols}, x + src, {cols * es}, GDRAM2GDRAM, {cols * es}, "
-          f"{rstride * es}, {rows - 1});")
+    elif rows == 1 or rstride >= 0:
+        w(_copy_rows(f"out + p * {rows * cols}", "x + src", cols * es, rows, cols * es, rstride * es))
     else:
         w(f"for (int r = 0; r < {rows}; r++) {{")
         w(f"  __memcpy(out + p * {rows * cols} + r * {cols}, x + src + r * ({rstride}), {cols * es}, GDRAM2GDRAM);")
         w("}")
     w.close()
     w.close()
-    ntasks = max(1, min(target.cores, npre))
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, npre), "BLOCK")
 
 
 def _gather_any(name, op, target) -> Kernel:
@@ -413,9 +351,7 @@ def _gather_any(name, op, target) -> Kernel:
 
     x, out = op.operands[0], op.result
     n = _prod(x.type.shape)
-    st = _storage(x.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
+    _, es, ct = _storage(x)
     if round_up(n * es, ALIGN) > target.nram_usable // 2 or n > MAX_INDEX_MAP:
         raise unsupported(op, f"a gather from {n * es} bytes (the input must fit in half of NRAM)")
     index = np.arange(n, dtype=np.int32).reshape(x.type.shape)
@@ -424,64 +360,19 @@ def _gather_any(name, op, target) -> Kernel:
     tile = max(ALIGN, ((target.nram_usable // 2) // (es + 4)) // 32 * 32)
     params = [Param("x", ct + " *", ("value", x)), Param("index", "int32_t *", ("weight", mapped.reshape(-1))),
               Param("out", ct + " *", ("output", out))]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)}: out[i] = x[index[i]] */")
-    w(f"#define TOTAL {total}")
-    w(f"#define TILE {tile}")
-    w(f"__nram__ char nram_buffer[{target.nram_usable}];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({ct} *x, int32_t *index, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = TOTAL / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = TOTAL - start; }")
-    w("if (count <= 0) { return; }")
+    w = begin_kernel(name, params, f"{where(op)}: out[i] = x[index[i]]", [("TOTAL", total), ("TILE", tile)],
+                     target.nram_usable)
+    split_over_tasks(w, "TOTAL")
     off = round_up(n * es, ALIGN)
     w(f"{ct} *src = ({ct} *)nram_buffer;")
     w(f"int32_t *idx = (int32_t *)(nram_buffer + {off});")
     w(f"{ct} *dst = ({ct} *)(nram_buffer + {off + round_up(tile * 4, ALIGN)});")
     w(f"__memcpy(src, x, {n * es}, GDRAM2NRAM);")
     w.open("for (int t = 0; t < count; t += TILE)")
-    w("int len = count - t;")
-    w("if (len > TILE) { len = TILE; }")
+    clamped(w, "len", "count - t", "TILE")
     w("__memcpy(idx, index + start + t, len * 4, GDRAM2NRAM);")
     w("for (int j = 0; j < len; j++) { dst[j] = src[idx[j]]; }")
     w(f"__memcpy(out + start + t, dst, len * {es}, NRAM2GDRAM);")
     w.close()
     w.close()
-    ntasks = max(1, min(target.cores, total // 4096 + 1))
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
-
-
-def split_kernel(name, op) -> Kernel:
-    """split / unstack along `axis`: one 2-D strided GDRAM2GDRAM copy per result."""
-    x = op.operands[0]
-    shape = list(x.type.shape)
-    axis = op.attributes.get("axis", 0) % len(shape)
-    st = _storage(x.type.dtype)
-    es = st.itemsize
-    ct = ctype(st)
-    outer = _prod(shape[:axis])
-    inner_in = _prod(shape[axis:])
-    params = [Param("x", ct + " *", ("value", x))]
-    params += [Param(f"out{i}", ct + " *", ("output", r)) for i, r in enumerate(op.results)]
-    w = Writer()
-    w.extend(HEADER)
-    w(f"/* {where(op)} */")
-    w.open(f"__mlu_entry__ void {name}({', '.join(p.ctype + p.name for p in params)})")
-    w("if (__is_mpu()) { return; }")
-    w("if (taskId != 0) { return; }")
-    offset = 0
-    for i, r in enumerate(op.results):
-        inner = _prod(r.type.shape) // outer if outer else 0
-        if inner and outer:
-            if outer == 1:
-                w(f"__memcpy(out{i}, x + {offset}, {inner * es}, GDRAM2GDRAM);")
-            else:
-                w(f"__memcpy(out{i}, x + {offset}, {inner * es}, GDRAM2GDRAM, {inner * es}, "
-                  f"{inner_in * es}, {outer - 1});")
-        offset += inner
-    w.close()
-    return Kernel(name, w.text(), params, (1, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, total // 4096 + 1), "BLOCK")

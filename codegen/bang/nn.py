@@ -70,6 +70,8 @@ import numpy as np
 
 from tfc.ir.dtypes import as_dtype
 
+from .common import round_up
+
 __all__ = ["KernelSource", "emit_conv2d", "emit_matmul", "emit_pool", "emit_depthwise_conv2d",
            "arrange_filter", "arrange_matmul_weight", "arrange_depthwise_filter",
            "pool_padding", "TARGETS"]
@@ -162,16 +164,12 @@ def _ctype(dt: np.dtype) -> str:
     return _C_TYPES[np.dtype(dt).name]
 
 
-def _up(x: int, m: int) -> int:
-    return -(-x // m) * m
-
-
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
 def _a128(nbytes: int) -> int:
-    return _up(max(nbytes, 0), 128)
+    return round_up(max(nbytes, 0), 128)
 
 
 def _min(a: str, b: str) -> str:
@@ -221,6 +219,18 @@ def _header(kernel: str, doc: str, defines: dict) -> list:
         lines.append(f"#define {key} {value}")
     lines.append("")
     return lines
+
+
+def _entry(name: str, params) -> str:
+    """`__mlu_entry__ void name(T *p, ...) {` for params [(name, C type)]."""
+    return f"__mlu_entry__ void {name}({', '.join(ct + p for p, ct in params)}) {{"
+
+
+def _filter_params(names, in_ct: str, out_ct: str, bias: bool) -> list:
+    """[(input, T *), (filter, T *), (bias, U *) if bias, (output, U *)] for names (input,
+    filter, bias, output)."""
+    x, w, b, y = names
+    return [(x, f"{in_ct} *"), (w, f"{in_ct} *")] + ([(b, f"{out_ct} *")] if bias else []) + [(y, f"{out_ct} *")]
 
 
 def _task_split(total_items: str) -> list:
@@ -401,6 +411,68 @@ def _pick(slot: str, a: str, b: str) -> str:
     return f"(({slot}) ? {b} : {a})"
 
 
+def _tile_ptr(kind: str, ct: str, slot: str, indent: str) -> str:
+    """C line `T *tin = tile_in<slot>;` (kind "in") or `T *tout = tile_out<slot>;` (kind "out")."""
+    return f"{indent}{ct} *t{kind} = {_pick(slot, f'tile_{kind}0', f'tile_{kind}1')};"
+
+
+#: C lines: the padded input window (in_rows x in_cols at py0, px0) of tile (oh0, ow0, rows, cols).
+_GEOMETRY = ["int in_rows = (rows - 1) * SH + KH;", "int in_cols = (cols - 1) * SW + KW;",
+             "int py0 = oh0 * SH;", "int px0 = ow0 * SW;"]
+
+
+def _window_bytes(rows: int, cols: int, kh: int, kw: int, sh: int, sw: int, pixel_in: int,
+                  pixel_out: int) -> tuple:
+    """(input window, output tile) bytes, each 128-byte aligned, of a rows x cols output tile
+    (`pixel_*`: bytes per pixel)."""
+    in_rows, in_cols = (rows - 1) * sh + kh, (cols - 1) * sw + kw
+    return _a128(in_rows * in_cols * pixel_in), _a128(rows * cols * pixel_out)
+
+
+def _carve(regions) -> tuple:
+    """({name: byte offset}, total bytes) of NRAM regions (name, bytes, present) laid out in
+    order, the absent ones left out."""
+    offsets, offset = {}, 0
+    for region, nbytes, present in regions:
+        if present:
+            offsets[region] = offset
+            offset += nbytes
+    return offsets, offset
+
+
+def _check_positive(name: str, **dims) -> None:
+    for key, value in dims.items():
+        if int(value) < 1:
+            raise ValueError(f"{name}: {key} must be >= 1, got {value}")
+
+
+def _float_dtype(name: str, dtype, what: str) -> np.dtype:
+    dt = _dtype(dtype)
+    if dt.kind != "f":
+        raise ValueError(f"{name}: {what} float16/float32, got {dt.name}")
+    return dt
+
+
+def _nhwc_stage(ct: str, size: int, contiguous: bool, fill: str, copy: str):
+    """stage(slot, ind) of the vector-unit kernels (pool, depthwise): the tile's input window
+    of `input` [N, H, W, C] into tile_in<slot> [in_rows, in_cols, C_PAD]."""
+    def stage(slot, ind):
+        return ([f"{ind}{v}" for v in _GEOMETRY + ["int c_valid = C;"]] + [_tile_ptr("in", ct, slot, ind)]
+                + _stage_tile(src="input", tile="tin", csize=size, c_real="C", c_tile="C_PAD", c_off="0",
+                              contiguous=contiguous, fill=fill, always_fill=False, indent=ind, copy=copy))
+    return stage
+
+
+def _nhwc_store(ct: str, size: int, col_tiled: bool, copy: str):
+    """store(slot, ind) of the vector-unit kernels: tile_out<slot> [rows, cols, C_PAD] into
+    `output` [N, HO, WO, C], the padded channels dropped."""
+    def store(slot, ind):
+        return ([_tile_ptr("out", ct, slot, ind)]
+                + _store_tile(dst="output", tile="tout", osize=size, c_total="C", c_tile="C_PAD",
+                              c_valid="C", c_off="0", col_tiled=col_tiled, indent=ind, copy=copy))
+    return store
+
+
 def _rows_cap(total_items: int, cores: int, pipelined: bool) -> int:
     """Tile rows cap: about a third of a task's share when pipelining (so it has tiles to overlap)."""
     if not pipelined:
@@ -487,8 +559,8 @@ def _plan_conv(*, n, ho, wo, ci, co, kh, kw, sh, sw, isize, osize, tgt, bias, al
     re-reads the input fewer times.
     """
     unit = max(128 // isize, 1) if align_c else 1
-    ci_pad = _up(ci, unit)
-    co_pad = _up(co, 64)
+    ci_pad = round_up(ci, unit)
+    co_pad = round_up(co, 64)
     wram = tgt.wram_bytes
     per_co = kh * kw * ci_pad * isize
     if 64 * per_co <= wram:
@@ -508,9 +580,8 @@ def _plan_conv(*, n, ho, wo, ci, co, kh, kw, sh, sw, isize, osize, tgt, bias, al
     copies = 2 if pipelined else 1
 
     def nbytes(rows, cols, co_c):
-        in_rows, in_cols = (rows - 1) * sh + kh, (cols - 1) * sw + kw
-        out = _a128(rows * cols * co_c * osize)
-        return (copies * _a128(in_rows * in_cols * ci_chunk * isize) + out * (2 if (ci_chunked or pipelined) else 1)
+        tin, out = _window_bytes(rows, cols, kh, kw, sh, sw, ci_chunk * isize, co_c * osize)
+        return (copies * tin + out * (2 if (ci_chunked or pipelined) else 1)
                 + (_a128(co_c * osize) if bias else 0))
 
     macs = total_rows * wo * co_pad * kh * kw * ci_pad
@@ -558,10 +629,7 @@ def _plan_conv(*, n, ho, wo, ci, co, kh, kw, sh, sw, isize, osize, tgt, bias, al
 def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, fix, tgt,
                  bias, relu, params_names, doc) -> KernelSource:
     pt, pb, pl, pr = pads
-    hp, wp = h + pt + pb, w + pl + pr
-    if hp < kh or wp < kw:
-        raise ValueError(f"{name}: {kh}x{kw} window larger than the padded {hp}x{wp} input")
-    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    ho, wo, _ = pool_padding(h, w, kh, kw, sh, sw, pads)
     isize, osize = dt.itemsize, odt.itemsize
     plan = _plan_conv(n=n, ho=ho, wo=wo, ci=ci, co=co, kh=kh, kw=kw, sh=sh, sw=sw, isize=isize,
                       osize=osize, tgt=tgt, bias=bias, align_c=tgt.strict_alignment, w=w, dt=dt, relu=relu)
@@ -573,18 +641,12 @@ def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, 
     it, ot = _ctype(dt), _ctype(odt)
     x_name, w_name, b_name, y_name = params_names
 
-    in_bytes = _a128(((plan["tile_rows"] - 1) * sh + kh) * ((plan["tile_cols"] - 1) * sw + kw) * ci_chunk * isize)
-    out_bytes = _a128(plan["tile_rows"] * plan["tile_cols"] * co_chunk * osize)
-    regions = {}
-    offset = 0
-    for region, nbytes, present in (("tile_in0", in_bytes, True), ("tile_in1", in_bytes, pipelined),
-                                    ("tile_out0", out_bytes, True), ("tile_out1", out_bytes, pipelined),
-                                    ("tile_acc", out_bytes, ci_chunked),
-                                    ("bias_nram", _a128(co_chunk * osize), bias)):
-        if present:
-            regions[region] = offset
-            offset += nbytes
-    total_nram = offset
+    in_bytes, out_bytes = _window_bytes(plan["tile_rows"], plan["tile_cols"], kh, kw, sh, sw,
+                                        ci_chunk * isize, co_chunk * osize)
+    regions, total_nram = _carve((("tile_in0", in_bytes, True), ("tile_in1", in_bytes, pipelined),
+                                  ("tile_out0", out_bytes, True), ("tile_out1", out_bytes, pipelined),
+                                  ("tile_acc", out_bytes, ci_chunked),
+                                  ("bias_nram", _a128(co_chunk * osize), bias)))
     assert total_nram == plan["nram_bytes"] and total_nram <= tgt.nram_usable, (total_nram, plan)
     wram_elems = co_chunk * kh * kw * ci_chunk
 
@@ -595,8 +657,8 @@ def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, 
                    NRAM_BYTES=total_nram, WRAM_ELEMS=wram_elems)
     L = _header(name, doc, defines)
     L += ["__nram__ char nram_buffer[NRAM_BYTES];", f"__wram__ {it} wram_filter[WRAM_ELEMS];", ""]
-    sig = [f"{it} *{x_name}", f"{it} *{w_name}"] + ([f"{ot} *{b_name}"] if bias else []) + [f"{ot} *{y_name}"]
-    L.append(f"__mlu_entry__ void {name}({', '.join(sig)}) {{")
+    params = _filter_params(params_names, it, ot, bias)
+    L.append(_entry(name, params))
     L.append("  if (__is_mpu()) return;")
     for region, off in regions.items():
         ct = it if region.startswith("tile_in") else ot
@@ -608,8 +670,6 @@ def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, 
     chunk_vars = ["int co0 = chunk * CO_CHUNK;",
                   f"int co_n = {_min('CO_PAD - co0', 'CO_CHUNK')};",
                   f"int co_valid = {_min('CO - co0', 'co_n')};"]
-    geometry = ["int in_rows = (rows - 1) * SH + KH;", "int in_cols = (cols - 1) * SW + KW;",
-                "int py0 = oh0 * SH;", "int px0 = ow0 * SW;"]
 
     def stage_lines(tile, ind, c_tile, c_off):
         return _stage_tile(src=x_name, tile=tile, csize=isize, c_real="CI", c_tile=c_tile, c_off=c_off,
@@ -620,15 +680,13 @@ def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, 
     def stage(slot, ind):
         if ci_chunked:
             return []                       # staged per Ci chunk inside compute()
-        return ([f"{ind}{v}" for v in geometry + ["int c_valid = CI;"]]
-                + [f"{ind}{it} *tin = {_pick(slot, 'tile_in0', 'tile_in1')};"]
+        return ([f"{ind}{v}" for v in _GEOMETRY + ["int c_valid = CI;"]] + [_tile_ptr("in", it, slot, ind)]
                 + stage_lines("tin", ind, "CI_PAD", "0"))
 
     def compute(slot, ind):
         tin, tout = "tin", "tout"
-        lines = [f"{ind}{v}" for v in chunk_vars + geometry] + [f"{ind}int n_out = rows * cols * co_n;"]
-        lines += [f"{ind}{it} *tin = {_pick(slot, 'tile_in0', 'tile_in1')};",
-                  f"{ind}{ot} *tout = {_pick(slot, 'tile_out0', 'tile_out1')};"]
+        lines = [f"{ind}{v}" for v in chunk_vars + _GEOMETRY] + [f"{ind}int n_out = rows * cols * co_n;"]
+        lines += [_tile_ptr("in", it, slot, ind), _tile_ptr("out", ot, slot, ind)]
         load = [f"{ind}if (chunk != loaded_chunk) {{", f"{ind}  loaded_chunk = chunk;"]
         if not ci_chunked:
             load.append(f"{ind}  __memcpy(wram_filter, {w_name} + co0 * KH * KW * CI_PAD, "
@@ -667,7 +725,7 @@ def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, 
         return lines
 
     def store(slot, ind):
-        return ([f"{ind}{v}" for v in chunk_vars] + [f"{ind}{ot} *tout = {_pick(slot, 'tile_out0', 'tile_out1')};"]
+        return ([f"{ind}{v}" for v in chunk_vars] + [_tile_ptr("out", ot, slot, ind)]
                 + _store_tile(dst=y_name, tile="tout", osize=osize,
                               c_total="CO", c_tile="co_n", c_valid="co_valid", c_off="co0",
                               col_tiled=col_tiled, indent=ind, copy=copy))
@@ -675,7 +733,6 @@ def _conv_kernel(*, name, kind, n, h, w, ci, co, kh, kw, sh, sw, pads, dt, odt, 
     L += _tile_loop(pipelined=pipelined, stage=stage, compute=compute, store=store)
     L += ["}", ""]
 
-    params = [(x_name, f"{it} *"), (w_name, f"{it} *")] + ([(b_name, f"{ot} *")] if bias else []) + [(y_name, f"{ot} *")]
     buffers = {x_name: ((n, h, w, ci), dt.name), w_name: ((co_pad, kh, kw, ci_pad), dt.name),
                y_name: ((n, ho, wo, co), odt.name)}
     if bias:
@@ -699,10 +756,7 @@ def emit_conv2d(name, n, h, w, ci, co, kh, kw, stride_h, stride_w, pad, dtype, p
     """
     tgt = _target(profile)
     dt, odt, fix = _conv_dtypes(dtype, tgt, fix_position, out_dtype, name)
-    dims = dict(n=n, h=h, w=w, ci=ci, co=co, kh=kh, kw=kw, stride_h=stride_h, stride_w=stride_w)
-    for key, value in dims.items():
-        if int(value) < 1:
-            raise ValueError(f"{name}: {key} must be >= 1, got {value}")
+    _check_positive(name, n=n, h=h, w=w, ci=ci, co=co, kh=kh, kw=kw, stride_h=stride_h, stride_w=stride_w)
     _, _, pads = pool_padding(h, w, kh, kw, stride_h, stride_w, pad)
     ks = _conv_kernel(name=name, kind="conv", n=n, h=h, w=w, ci=ci, co=co, kh=kh, kw=kw,
                       sh=stride_h, sw=stride_w, pads=pads, dt=dt, odt=odt, fix=fix, tgt=tgt,
@@ -726,9 +780,7 @@ def emit_matmul(name, m, k, n, dtype, profile="mlu270", bias=False, relu=False, 
     """
     tgt = _target(profile)
     dt, odt, fix = _conv_dtypes(dtype, tgt, fix_position, out_dtype, name)
-    for key, value in dict(m=m, k=k, n=n).items():
-        if int(value) < 1:
-            raise ValueError(f"{name}: {key} must be >= 1, got {value}")
+    _check_positive(name, m=m, k=k, n=n)
     ks = _conv_kernel(name=name, kind="matmul", n=1, h=m, w=1, ci=k, co=n, kh=1, kw=1, sh=1, sw=1,
                       pads=(0, 0, 0, 0), dt=dt, odt=odt, fix=fix, tgt=tgt, bias=bias, relu=relu,
                       params_names=("a", "weight", "bias", "output"),
@@ -756,16 +808,12 @@ def emit_pool(name, kind, n, h, w, c, kh, kw, sh, sw, padding, dtype, profile="m
     if kind not in ("max", "avg"):
         raise ValueError(f"{name}: pool kind must be 'max' or 'avg', got {kind!r}")
     tgt = _target(profile)
-    dt = _dtype(dtype)
-    if dt.kind != "f":
-        raise ValueError(f"{name}: pooling takes float16/float32, got {dt.name}")
-    for key, value in dict(n=n, h=h, w=w, c=c, kh=kh, kw=kw, sh=sh, sw=sw).items():
-        if int(value) < 1:
-            raise ValueError(f"{name}: {key} must be >= 1, got {value}")
+    dt = _float_dtype(name, dtype, "pooling takes")
+    _check_positive(name, n=n, h=h, w=w, c=c, kh=kh, kw=kw, sh=sh, sw=sw)
     ho, wo, pads = pool_padding(h, w, kh, kw, sh, sw, padding)
     pt, pb, pl, pr = pads
     size = dt.itemsize
-    c_pad = _up(c, 128 // size) if tgt.strict_alignment else c
+    c_pad = round_up(c, 128 // size) if tgt.strict_alignment else c
     padded = any(pads)
     # Average pooling with a halo: one reciprocal map [WO, C_pad] per distinct valid-row count.
     vrows = [min(oh * sh + kh, pt + h) - max(oh * sh, pt) for oh in range(ho)]
@@ -775,8 +823,7 @@ def emit_pool(name, kind, n, h, w, c, kh, kw, sh, sw, padding, dtype, profile="m
     pipelined = True
 
     def nbytes(rows, cols):
-        in_rows, in_cols = (rows - 1) * sh + kh, (cols - 1) * sw + kw
-        return 2 * (_a128(in_rows * in_cols * c_pad * size) + _a128(rows * cols * c_pad * size)) + maps_bytes
+        return 2 * sum(_window_bytes(rows, cols, kh, kw, sh, sw, c_pad * size, c_pad * size)) + maps_bytes
 
     fit = _fit_tiles(ho, wo, nbytes, tgt.nram_usable, _rows_cap(total_rows, tgt.cores, pipelined),
                      (kh, kw, sh, sw))
@@ -785,8 +832,7 @@ def emit_pool(name, kind, n, h, w, c, kh, kw, sh, sw, padding, dtype, profile="m
                          f"({c} channels, {kh}x{kw} window)")
     rows_t, cols_t = fit
     col_tiled = cols_t < wo
-    in_bytes = _a128(((rows_t - 1) * sh + kh) * ((cols_t - 1) * sw + kw) * c_pad * size)
-    out_bytes = _a128(rows_t * cols_t * c_pad * size)
+    in_bytes, out_bytes = _window_bytes(rows_t, cols_t, kh, kw, sh, sw, c_pad * size, c_pad * size)
     total_nram = 2 * (in_bytes + out_bytes) + maps_bytes
     ct = _ctype(dt)
     defines = dict(N=n, H=h, W=w, C=c, C_PAD=c_pad, KH=kh, KW=kw, SH=sh, SW=sw, PT=pt, PL=pl,
@@ -795,7 +841,8 @@ def emit_pool(name, kind, n, h, w, c, kh, kw, sh, sw, padding, dtype, profile="m
     doc = (f"{kind} pool {n}x{h}x{w}x{c} window {kh}x{kw} stride {sh}x{sw} pad {list(pads)} {dt.name}")
     L = _header(name, doc, defines)
     L += ["__nram__ char nram_buffer[NRAM_BYTES];", ""]
-    L.append(f"__mlu_entry__ void {name}({ct} *input, {ct} *output) {{")
+    params = [("input", f"{ct} *"), ("output", f"{ct} *")]
+    L.append(_entry(name, params))
     L += ["  if (__is_mpu()) return;",
           f"  {ct} *tile_in0 = ({ct} *)(nram_buffer + 0);",
           f"  {ct} *tile_in1 = ({ct} *)(nram_buffer + {in_bytes});",
@@ -817,20 +864,10 @@ def emit_pool(name, kind, n, h, w, c, kh, kw, sh, sw, padding, dtype, profile="m
     else:
         fill = "__bang_write_zero(tin, fill_n);"
     copy = "__memcpy_async" if pipelined else "__memcpy"
-    geometry = ["int in_rows = (rows - 1) * SH + KH;", "int in_cols = (cols - 1) * SW + KW;",
-                "int py0 = oh0 * SH;", "int px0 = ow0 * SW;"]
-
-    def stage(slot, ind):
-        return ([f"{ind}{v}" for v in geometry + ["int c_valid = C;"]]
-                + [f"{ind}{ct} *tin = {_pick(slot, 'tile_in0', 'tile_in1')};"]
-                + _stage_tile(src="input", tile="tin", csize=size, c_real="C", c_tile="C_PAD", c_off="0",
-                              contiguous=(c_pad == c), fill=fill, always_fill=False, indent=ind, copy=copy))
 
     def compute(slot, ind):
-        lines = [f"{ind}{v}" for v in geometry] + [
-            f"{ind}int n_out = rows * cols * C_PAD;",
-            f"{ind}{ct} *tin = {_pick(slot, 'tile_in0', 'tile_in1')};",
-            f"{ind}{ct} *tout = {_pick(slot, 'tile_out0', 'tile_out1')};"]
+        lines = [f"{ind}{v}" for v in _GEOMETRY] + [
+            f"{ind}int n_out = rows * cols * C_PAD;", _tile_ptr("in", ct, slot, ind), _tile_ptr("out", ct, slot, ind)]
         if kind == "max":
             lines.append(f"{ind}__bang_maxpool(tout, tin, C_PAD, in_rows, in_cols, KH, KW, SW, SH);")
             return lines
@@ -849,16 +886,12 @@ def emit_pool(name, kind, n, h, w, c, kh, kw, sh, sw, padding, dtype, profile="m
             lines.append(f"{ind}__bang_mul_scalar(tout, tout, {1.0 / (kh * kw)!r}f, n_out);")
         return lines
 
-    def store(slot, ind):
-        return ([f"{ind}{ct} *tout = {_pick(slot, 'tile_out0', 'tile_out1')};"]
-                + _store_tile(dst="output", tile="tout", osize=size, c_total="C", c_tile="C_PAD",
-                              c_valid="C", c_off="0", col_tiled=col_tiled, indent=ind, copy=copy))
-
-    L += _tile_loop(pipelined=pipelined, stage=stage, compute=compute, store=store, chunked=False)
+    L += _tile_loop(pipelined=pipelined, stage=_nhwc_stage(ct, size, c_pad == c, fill, copy), compute=compute,
+                    store=_nhwc_store(ct, size, col_tiled, copy), chunked=False)
     L += ["}", ""]
     info = dict(ho=ho, wo=wo, pads=pads, c_pad=c_pad, tile_rows=rows_t, tile_cols=cols_t,
                 col_tiled=col_tiled, nram_bytes=total_nram, vr_values=vr_values, pipelined=pipelined)
-    return KernelSource(name=name, source="\n".join(L), params=[("input", f"{ct} *"), ("output", f"{ct} *")],
+    return KernelSource(name=name, source="\n".join(L), params=params,
                         dim=(min(total_rows, tgt.cores), 1, 1), ktype="BLOCK",
                         buffers={"input": ((n, h, w, c), dt.name), "output": ((n, ho, wo, c), dt.name)},
                         inputs=["input"], outputs=["output"], info=info)
@@ -894,26 +927,21 @@ def emit_depthwise_conv2d(name, n, h, w, c, kh, kw, stride_h, stride_w, pad, dty
     if multiplier != 1:
         raise ValueError(f"{name}: depthwise multiplier {multiplier} > 1 is not supported")
     tgt = _target(profile)
-    dt = _dtype(dtype)
-    if dt.kind != "f":
-        raise ValueError(f"{name}: the depthwise kernel takes float16/float32, got {dt.name}")
-    for key, value in dict(n=n, h=h, w=w, c=c, kh=kh, kw=kw, stride_h=stride_h, stride_w=stride_w).items():
-        if int(value) < 1:
-            raise ValueError(f"{name}: {key} must be >= 1, got {value}")
+    dt = _float_dtype(name, dtype, "the depthwise kernel takes")
+    _check_positive(name, n=n, h=h, w=w, c=c, kh=kh, kw=kw, stride_h=stride_h, stride_w=stride_w)
     sh, sw = stride_h, stride_w
     ho, wo, pads = pool_padding(h, w, kh, kw, sh, sw, pad)
     pt, pb, pl, pr = pads
     size = dt.itemsize
-    c_pad = _up(c, 128 // size) if tgt.strict_alignment else c
+    c_pad = round_up(c, 128 // size) if tgt.strict_alignment else c
     gather = sw > 1
     total_rows = n * ho
     pipelined = True
     fixed = _a128(kh * kw * c_pad * size) + (_a128(c_pad * size) if bias else 0)
 
     def nbytes(rows, cols):
-        in_rows, in_cols = (rows - 1) * sh + kh, (cols - 1) * sw + kw
         row = _a128(cols * c_pad * size)
-        return (2 * (_a128(in_rows * in_cols * c_pad * size) + _a128(rows * cols * c_pad * size))
+        return (2 * sum(_window_bytes(rows, cols, kh, kw, sh, sw, c_pad * size, c_pad * size))
                 + row * (2 if gather else 1) + fixed)
 
     fit = _fit_tiles(ho, wo, nbytes, tgt.nram_usable, _rows_cap(total_rows, tgt.cores, pipelined),
@@ -922,19 +950,13 @@ def emit_depthwise_conv2d(name, n, h, w, c, kh, kw, stride_h, stride_w, pad, dty
         raise ValueError(f"{name}: depthwise tile does not fit NRAM even for one output pixel")
     rows_t, cols_t = fit
     col_tiled = cols_t < wo
-    in_bytes = _a128(((rows_t - 1) * sh + kh) * ((cols_t - 1) * sw + kw) * c_pad * size)
-    out_bytes = _a128(rows_t * cols_t * c_pad * size)
+    in_bytes, out_bytes = _window_bytes(rows_t, cols_t, kh, kw, sh, sw, c_pad * size, c_pad * size)
     row_bytes = _a128(cols_t * c_pad * size)
-    regions, offset = {}, 0
-    for region, nb, present in (("tile_in0", in_bytes, True), ("tile_in1", in_bytes, True),
-                                ("tile_out0", out_bytes, True), ("tile_out1", out_bytes, True),
-                                ("row_tmp", row_bytes, True), ("row_gather", row_bytes, gather),
-                                ("filter_nram", _a128(kh * kw * c_pad * size), True),
-                                ("bias_nram", _a128(c_pad * size), bias)):
-        if present:
-            regions[region] = offset
-            offset += nb
-    total_nram = offset
+    regions, total_nram = _carve((("tile_in0", in_bytes, True), ("tile_in1", in_bytes, True),
+                                  ("tile_out0", out_bytes, True), ("tile_out1", out_bytes, True),
+                                  ("row_tmp", row_bytes, True), ("row_gather", row_bytes, gather),
+                                  ("filter_nram", _a128(kh * kw * c_pad * size), True),
+                                  ("bias_nram", _a128(c_pad * size), bias)))
     assert total_nram == nbytes(rows_t, cols_t)
     ct = _ctype(dt)
     defines = dict(N=n, H=h, W=w, C=c, C_PAD=c_pad, KH=kh, KW=kw, SH=sh, SW=sw, PT=pt, PL=pl,
@@ -944,8 +966,8 @@ def emit_depthwise_conv2d(name, n, h, w, c, kh, kw, stride_h, stride_w, pad, dty
            + (" +bias" if bias else "") + (" relu" if relu else ""))
     L = _header(name, doc, defines)
     L += ["__nram__ char nram_buffer[NRAM_BYTES];", ""]
-    sig = [f"{ct} *input", f"{ct} *filter"] + ([f"{ct} *bias"] if bias else []) + [f"{ct} *output"]
-    L.append(f"__mlu_entry__ void {name}({', '.join(sig)}) {{")
+    params = _filter_params(("input", "filter", "bias", "output"), ct, ct, bias)
+    L.append(_entry(name, params))
     L.append("  if (__is_mpu()) return;")
     for region, off in regions.items():
         L.append(f"  {ct} *{region} = ({ct} *)(nram_buffer + {off});")
@@ -957,22 +979,14 @@ def emit_depthwise_conv2d(name, n, h, w, c, kh, kw, stride_h, stride_w, pad, dty
             L += ["  __bang_write_zero(bias_nram, C_PAD);", "  __sync_compute();"]
         L.append(f"  __memcpy(bias_nram, bias, C * {size}, GDRAM2NRAM);")
     copy = "__memcpy_async" if pipelined else "__memcpy"
-    geometry = ["int in_rows = (rows - 1) * SH + KH;", "int in_cols = (cols - 1) * SW + KW;",
-                "int py0 = oh0 * SH;", "int px0 = ow0 * SW;"]
-
-    def stage(slot, ind):
-        return ([f"{ind}{v}" for v in geometry + ["int c_valid = C;"]]
-                + [f"{ind}{ct} *tin = {_pick(slot, 'tile_in0', 'tile_in1')};"]
-                + _stage_tile(src="input", tile="tin", csize=size, c_real="C", c_tile="C_PAD", c_off="0",
-                              contiguous=(c_pad == c), fill="__bang_write_zero(tin, fill_n);",
-                              always_fill=False, indent=ind, copy=copy))
+    fill = "__bang_write_zero(tin, fill_n);"
 
     def compute(slot, ind):
-        lines = [f"{ind}{v}" for v in geometry] + [
+        lines = [f"{ind}{v}" for v in _GEOMETRY] + [
             f"{ind}int n_out = rows * cols * C_PAD;",
             f"{ind}int n_row = cols * C_PAD;",
-            f"{ind}{ct} *tin = {_pick(slot, 'tile_in0', 'tile_in1')};",
-            f"{ind}{ct} *tout = {_pick(slot, 'tile_out0', 'tile_out1')};",
+            _tile_ptr("in", ct, slot, ind),
+            _tile_ptr("out", ct, slot, ind),
             f"{ind}for (int r = 0; r < rows; r++) {{",
             f"{ind}  {ct} *out_row = tout + r * n_row;",
             f"{ind}  for (int ki = 0; ki < KH; ki++) {{",
@@ -997,14 +1011,9 @@ def emit_depthwise_conv2d(name, n, h, w, c, kh, kw, stride_h, stride_w, pad, dty
             lines.append(f"{ind}__bang_active_relu(tout, tout, n_out);")
         return lines
 
-    def store(slot, ind):
-        return ([f"{ind}{ct} *tout = {_pick(slot, 'tile_out0', 'tile_out1')};"]
-                + _store_tile(dst="output", tile="tout", osize=size, c_total="C", c_tile="C_PAD",
-                              c_valid="C", c_off="0", col_tiled=col_tiled, indent=ind, copy=copy))
-
-    L += _tile_loop(pipelined=pipelined, stage=stage, compute=compute, store=store, chunked=False)
+    L += _tile_loop(pipelined=pipelined, stage=_nhwc_stage(ct, size, c_pad == c, fill, copy), compute=compute,
+                    store=_nhwc_store(ct, size, col_tiled, copy), chunked=False)
     L += ["}", ""]
-    params = [("input", f"{ct} *"), ("filter", f"{ct} *")] + ([("bias", f"{ct} *")] if bias else []) + [("output", f"{ct} *")]
     buffers = {"input": ((n, h, w, c), dt.name), "filter": ((kh, kw, c_pad), dt.name),
                "output": ((n, ho, wo, c), dt.name)}
     if bias:

@@ -36,12 +36,13 @@ WEIGHT_ALIGN = 64
 
 @dataclass
 class KernelSource:
-    """One `__mlu_entry__` kernel: its source, its parameters in order ((name, C type)), and
-    the grid and task type it is launched with (same fields as codegen/bang/nn.py's)."""
+    """One `__mlu_entry__` kernel: its source, its parameters in order (`common.Param`s, or
+    (name, C type) pairs), and the grid and task type it is launched with (same fields as
+    codegen/bang/nn.py's)."""
 
     name: str
     source: str
-    params: list
+    params: list = field(default_factory=list)
     dim: tuple = (1, 1, 1)
     ktype: str = "BLOCK"
 

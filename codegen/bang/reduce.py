@@ -17,8 +17,9 @@ import numpy as np
 
 from tfc.ir import dtypes as dt
 
-from .common import ALIGN, CodegenError, Writer, align_elems, c_float, ctype, lcm, round_up
-from .elementwise import HEADER, Kernel, Param, TileProgram
+from .common import (ALIGN, CodegenError, Kernel, Param, align_elems, begin_kernel, c_float, clamped, ctype,
+                     grid, lcm, pointer_params, round_up, split_over_tasks)
+from .elementwise import TileProgram
 
 F32 = dt.float32
 
@@ -36,7 +37,6 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
             raise CodegenError(f"{name}: a reduction prologue takes only full-size or scalar inputs "
                                f"({inp.name} is a {inp.kind} broadcast)")
     prog = TileProgram(ops, inputs, src, target)
-    prog.extra_periods = []
     prog.build()
     if prog.extra_periods:
         raise CodegenError(f"{name}: per-channel quantization inside a reduction")
@@ -49,19 +49,7 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
     nslots = max(prog.nslots, 1)
     params = [Param(i.name, ctype(i.dtype) + " *", ("value", i.outer)) for i in inputs if i.kind != "const"]
     params.append(Param("out", ctype(out_dtype) + " *", ("output", out_value)))
-    w = Writer()
-    w.extend(HEADER)
-    if comment:
-        w(f"/* {comment} */")
-    w(f"#define A {A}")
-    w(f"#define R {R}")
-    w(f"#define B {B}")
-    w(f"#define NRAM_SIZE {target.nram_usable}")
-    w()
-    w("__nram__ char nram_buffer[NRAM_SIZE];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({', '.join(p.ctype + p.name for p in params)})")
-    w("if (__is_mpu()) { return; }")
+    w = begin_kernel(name, params, comment, [("A", A), ("R", R), ("B", B)], target.nram_usable, nram_macro=True)
     ct = ctype(dtype)
     oct_ = ctype(out_dtype)
     scale = f" * {c_float(1.0 / R)}" if kind == "mean" else ""
@@ -73,22 +61,16 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
             raise CodegenError(f"{name}: the prologue needs more NRAM than there is")
         slot_bytes = round_up(chunk * prog.max_itemsize, ALIGN)
         rb = 64 * ALIGN // 4 // 4      # result entries buffered before a store
-        ntasks = max(1, min(target.cores, A))
         w(f"#define CHUNK {chunk}")
         w(f"#define SLOT_BYTES {slot_bytes}")
-        w("int per_task = A / taskDim;")
-        w("int start = taskId * per_task;")
-        w("int count = per_task;")
-        w("if (taskId == taskDim - 1) { count = A - start; }")
-        w("if (count <= 0) { return; }")
+        split_over_tasks(w, "A")
         w("char *stage = nram_buffer;")
         w(f"{ct} *tmp = ({ct} *)(nram_buffer + {nslots} * SLOT_BYTES);")
         w(f"{oct_} *res = ({oct_} *)(nram_buffer + {nslots + 1} * SLOT_BYTES);")
         w.open("for (int r = 0; r < count; r++)")
         w(f"float acc = {_init_value(kind)};")
         w.open("for (int c0 = 0; c0 < R; c0 += CHUNK)")
-        w("int len = R - c0;")
-        w("if (len > CHUNK) { len = CHUNK; }")
+        clamped(w, "len", "R - c0", "CHUNK")
         w(f"int n = (len + {va - 1}) / {va} * {va};")
         for inp in inputs:
             if inp.kind == "stream":
@@ -98,8 +80,7 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
         w.extend(prog.lines)
         v = prog.ptr(prog.result)
         w(f"{ct} *v = {v};")
-        neutral = {"sum": "0.0f", "mean": "0.0f", "max": _init_value("max"), "min": _init_value("min")}[kind]
-        w(f"for (int j = len; j < n; j++) {{ v[j] = ({ct}){neutral}; }}")
+        w(f"for (int j = len; j < n; j++) {{ v[j] = ({ct}){_init_value(kind)}; }}")   # the tail: neutral
         if kind in ("sum", "mean"):
             w("__bang_reduce_sum(tmp, v, n);")
             w(f"for (int j = 0; j < n; j += {heads}) {{ acc += (float)tmp[j]; }}")
@@ -111,13 +92,10 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
             w("__bang_argmax(tmp, v, n);")
             w("if (-(float)tmp[0] < acc) { acc = -(float)tmp[0]; }")
         w.close()
-        w(f"res[r % {rb}] = ({oct_})(acc{scale});")
-        w(f"if (r % {rb} == {rb - 1} || r == count - 1) {{")
-        w(f"  __memcpy(out + start + r - r % {rb}, res, (r % {rb} + 1) * {out_dtype.itemsize}, NRAM2GDRAM);")
-        w("}")
+        _buffered_store(w, f"({oct_})(acc{scale})", rb, out_dtype.itemsize)
         w.close()
         w.close()
-        return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+        return Kernel(name, w.text(), params, grid(target, A), "BLOCK")
     # outer: B > 1
     bc = min(round_up(B, va), 8192 // es // va * va or va)
     nb = -(-B // bc)
@@ -126,30 +104,22 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
     if rows * nslots * bc * prog.max_itemsize > budget:
         raise CodegenError(f"{name}: the prologue needs more NRAM than there is")
     slot_bytes = round_up(rows * bc * prog.max_itemsize, ALIGN)
-    jobs = A * nb
-    ntasks = max(1, min(target.cores, jobs))
     w(f"#define BC {bc}")
     w(f"#define NB {nb}")
     w(f"#define ROWS {rows}")
     w(f"#define SLOT_BYTES {slot_bytes}")
-    w("int per_task = (A * NB) / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = A * NB - start; }")
-    w("if (count <= 0) { return; }")
+    split_over_tasks(w, "A * NB", "(A * NB) / taskDim")
     w("char *stage = nram_buffer;")
     w(f"{ct} *acc = ({ct} *)(nram_buffer + {nslots} * SLOT_BYTES);")
     w(f"{oct_} *res = ({oct_} *)(nram_buffer + {nslots} * SLOT_BYTES + {bc * es});")
     w.open("for (int job = start; job < start + count; job++)")
     w("int a = job / NB;")
     w("int b0 = (job % NB) * BC;")
-    w("int blen = B - b0;")
-    w("if (blen > BC) { blen = BC; }")
+    clamped(w, "blen", "B - b0", "BC")
     w(f"int bn = (blen + {va - 1}) / {va} * {va};")
     w(f"__bang_write_value(acc, BC, ({ct}){_init_value(kind)});")
     w.open("for (int r0 = 0; r0 < R; r0 += ROWS)")
-    w("int rows = R - r0;")
-    w("if (rows > ROWS) { rows = ROWS; }")
+    clamped(w, "rows", "R - r0", "ROWS")
     w("int n = rows * BC;")
     for inp in inputs:
         if inp.kind == "stream":
@@ -169,52 +139,48 @@ def reduce_kernel(name, kind, ops, inputs, src, A, R, B, out_value, target, comm
     w("__memcpy(out + a * B + b0, acc, blen * %d, NRAM2GDRAM);" % out_dtype.itemsize)
     w.close()
     w.close()
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, A * nb), "BLOCK")
+
+
+def _buffered_store(w, value: str, rb, itemsize: int) -> None:
+    """The end of the body of a loop over this task's rows r: res[r % rb] = value, and every
+    rb rows (and after the last row) the buffered results stored with one copy. `rb`: a number
+    or the name of a #define."""
+    last = rb - 1 if isinstance(rb, int) else f"{rb} - 1"
+    w(f"res[r % {rb}] = {value};")
+    w(f"if (r % {rb} == {last} || r == count - 1) {{")
+    w(f"  __memcpy(out + start + r - r % {rb}, res, (r % {rb} + 1) * {itemsize}, NRAM2GDRAM);")
+    w("}")
+
+
+def _rows_of_last_axis(name, value, what):
+    """(A, C, dtype, itemsize, C type, the dtype's lowest value as a C literal) of a float
+    tensor viewed as A rows of its last axis (C elements)."""
+    shape = tuple(value.type.shape)
+    dtype = value.type.dtype
+    if dtype not in (dt.float32, dt.float16):
+        raise CodegenError(f"{name}: {what} of {dtype.name}")
+    lowest = c_float(-float(np.finfo(np.float32).max) if dtype == dt.float32 else -65504.0)
+    return int(np.prod(shape[:-1], dtype=np.int64)), shape[-1], dtype, dtype.itemsize, ctype(dtype), lowest
 
 
 def softmax_kernel(name, value, out_value, target, log=False, comment="") -> Kernel:
     """Softmax over the last axis: per row max (argmax), x - max, exp, sum, * 1/sum."""
-    shape = tuple(value.type.shape)
-    dtype = value.type.dtype
-    if dtype not in (dt.float32, dt.float16):
-        raise CodegenError(f"{name}: softmax of {dtype.name}")
-    C = shape[-1]
-    A = int(np.prod(shape[:-1], dtype=np.int64))
-    es = dtype.itemsize
+    A, C, dtype, es, ct, big = _rows_of_last_axis(name, value, "softmax")
     va = align_elems(dtype)
     cp = round_up(C, va)
     budget = target.nram_usable - 2 * round_up(cp * es, ALIGN)
     rows = min(A, budget // (cp * es), 1024)
     if rows <= 0:
         raise CodegenError(f"{name}: a row of {C} elements does not fit in NRAM")
-    ct = ctype(dtype)
-    big = c_float(-float(np.finfo(np.float32).max) if dtype == dt.float32 else -65504.0)
-    ntasks = max(1, min(target.cores, A))
-    params = [Param("x", ct + " *", ("value", value)), Param("out", ct + " *", ("output", out_value))]
-    w = Writer()
-    w.extend(HEADER)
-    if comment:
-        w(f"/* {comment} */")
-    w(f"#define ROWS_TOTAL {A}")
-    w(f"#define C {C}")
-    w(f"#define CP {cp}")
-    w(f"#define ROWS {rows}")
-    w(f"#define NRAM_SIZE {target.nram_usable}")
-    w()
-    w("__nram__ char nram_buffer[NRAM_SIZE];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {ct} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = ROWS_TOTAL / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = ROWS_TOTAL - start; }")
-    w("if (count <= 0) { return; }")
+    params = pointer_params(ct, value, out_value)
+    w = begin_kernel(name, params, comment, [("ROWS_TOTAL", A), ("C", C), ("CP", cp), ("ROWS", rows)],
+                     target.nram_usable, nram_macro=True)
+    split_over_tasks(w, "ROWS_TOTAL")
     w(f"{ct} *buf = ({ct} *)nram_buffer;")
     w(f"{ct} *tmp = ({ct} *)(nram_buffer + {rows * cp * es});")
     w.open("for (int r0 = 0; r0 < count; r0 += ROWS)")
-    w("int rows = count - r0;")
-    w("if (rows > ROWS) { rows = ROWS; }")
+    clamped(w, "rows", "count - r0", "ROWS")
     w(f"__memcpy(buf, x + (start + r0) * C, C * {es}, GDRAM2NRAM, CP * {es}, C * {es}, rows - 1);")
     w.open("for (int k = 0; k < rows; k++)")
     w(f"{ct} *v = buf + k * CP;")
@@ -241,44 +207,23 @@ def softmax_kernel(name, value, out_value, target, log=False, comment="") -> Ker
     w(f"__memcpy(out + (start + r0) * C, buf, C * {es}, NRAM2GDRAM, C * {es}, CP * {es}, rows - 1);")
     w.close()
     w.close()
-    return Kernel(name, w.text(), params, (ntasks, 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, A), "BLOCK")
 
 
 def argmax_kernel(name, value, out_value, target, is_min=False, comment="") -> Kernel:
     """Index of the first largest (smallest) value along the last axis: per row
     `__bang_argmax` (dst[1] holds the index), rows padded with the identity."""
-    shape = tuple(value.type.shape)
-    dtype = value.type.dtype
-    if dtype not in (dt.float32, dt.float16):
-        raise CodegenError(f"{name}: argmax of {dtype.name}")
+    A, C, dtype, es, ct, big = _rows_of_last_axis(name, value, "argmax")
     odt = out_value.type.dtype
-    C = shape[-1]
-    A = int(np.prod(shape[:-1], dtype=np.int64))
-    es = dtype.itemsize
     cp = round_up(C, align_elems(dtype))
     rb = 256
     if 2 * cp * es + rb * 8 > target.nram_usable:
         raise CodegenError(f"{name}: a row of {C} elements does not fit in NRAM")
-    ct, oct_ = ctype(dtype), ctype(odt)
-    big = c_float(-float(np.finfo(np.float32).max) if dtype == dt.float32 else -65504.0)
+    oct_ = ctype(odt)
     params = [Param("x", ct + " *", ("value", value)), Param("out", oct_ + " *", ("output", out_value))]
-    w = Writer()
-    w.extend(HEADER)
-    if comment:
-        w(f"/* {comment} */")
-    w(f"#define ROWS_TOTAL {A}")
-    w(f"#define C {C}")
-    w(f"#define CP {cp}")
-    w(f"#define RB {rb}")
-    w(f"__nram__ char nram_buffer[{target.nram_usable}];")
-    w()
-    w.open(f"__mlu_entry__ void {name}({ct} *x, {oct_} *out)")
-    w("if (__is_mpu()) { return; }")
-    w("int per_task = ROWS_TOTAL / taskDim;")
-    w("int start = taskId * per_task;")
-    w("int count = per_task;")
-    w("if (taskId == taskDim - 1) { count = ROWS_TOTAL - start; }")
-    w("if (count <= 0) { return; }")
+    w = begin_kernel(name, params, comment, [("ROWS_TOTAL", A), ("C", C), ("CP", cp), ("RB", rb)],
+                     target.nram_usable)
+    split_over_tasks(w, "ROWS_TOTAL")
     w(f"{ct} *v = ({ct} *)nram_buffer;")
     w(f"{ct} *tmp = ({ct} *)(nram_buffer + {round_up(cp * es, ALIGN)});")
     w(f"{oct_} *res = ({oct_} *)(nram_buffer + {2 * round_up(cp * es, ALIGN)});")
@@ -288,10 +233,7 @@ def argmax_kernel(name, value, out_value, target, is_min=False, comment="") -> K
         w(f"__bang_mul_scalar(v, v, ({ct})-1.0f, CP);")
     w(f"for (int j = C; j < CP; j++) {{ v[j] = ({ct}){big}; }}")
     w("__bang_argmax(tmp, v, CP);")
-    w(f"res[r % RB] = ({oct_})tmp[1];")
-    w("if (r % RB == RB - 1 || r == count - 1) {")
-    w(f"  __memcpy(out + start + r - r % RB, res, (r % RB + 1) * {odt.itemsize}, NRAM2GDRAM);")
-    w("}")
+    _buffered_store(w, f"({oct_})tmp[1]", "RB", odt.itemsize)
     w.close()
     w.close()
-    return Kernel(name, w.text(), params, (max(1, min(target.cores, A)), 1, 1), "BLOCK")
+    return Kernel(name, w.text(), params, grid(target, A), "BLOCK")
