@@ -8,7 +8,7 @@ a launch plan over GDRAM buffers, the weights).
   elementwise ops, `core.fusion` elementwise groups     -> elementwise.py (one streaming kernel)
   reductions, `core.fusion` reduction groups, softmax   -> reduce.py
   nn.conv2d / math.matmul (+ bias, relu epilogue groups), nn.max_pool / avg_pool
-                                -> the tensor-unit kernels of nn.py (developer E2)
+                                -> the tensor-unit kernels of nn.py
   quant.conv2d / quant.matmul followed by quant.dequantize with a power-of-two scale
                                 -> one fixed-point conv/mlp kernel with fix_position (float output)
   array.transpose / concat / pad -> copy kernels (movement.py)
@@ -21,7 +21,7 @@ import numpy as np
 
 from tfc.ir import dtypes as dt
 
-from . import movement
+from . import movement, nn
 from .common import (CodegenError, Kernel, c_ident, constant_of, get_target, pow2_exponent, registry,
                      storage_dtype, unsupported, where)
 from .elementwise import HANDLERS, Input, classify, elementwise_kernel
@@ -395,14 +395,6 @@ def _affine(em: Emitter, op) -> None:
 
 
 # Tensor unit (nn.py) ---------------------------------------------------------------------------
-def _nn():
-    try:
-        from . import nn
-    except ImportError as e:                   # pragma: no cover - E2's module is part of the package
-        raise CodegenError(f"the tensor-unit kernels (codegen/bang/nn.py) are not available: {e}") from None
-    return nn
-
-
 def _conv_pad(op):
     padding = op.attributes.get("padding", "VALID")
     if padding == "EXPLICIT":
@@ -454,7 +446,6 @@ def _float_contraction(em: Emitter, op) -> None:
 
 
 def _tensor_op(em, op, operands, result, bias, relu, fix, anchor, out_dtype=None):
-    nn = _nn()
     x, w = operands
     wconst = constant_of(w)
     if wconst is None:
@@ -500,7 +491,6 @@ def _tensor_op(em, op, operands, result, bias, relu, fix, anchor, out_dtype=None
 
 @op_handler("nn.depthwise_conv2d")
 def _depthwise(em: Emitter, op) -> None:
-    nn = _nn()
     _check_conv_attrs(op)
     x, w = op.operands
     wconst = constant_of(w)
@@ -518,7 +508,6 @@ def _depthwise(em: Emitter, op) -> None:
 
 @op_handler("nn.max_pool", "nn.avg_pool")
 def _pool(em: Emitter, op) -> None:
-    nn = _nn()
     if op.attributes.get("data_format", "NHWC") != "NHWC":
         raise unsupported(op, "data_format NCHW")
     x = op.operands[0]

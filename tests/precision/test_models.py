@@ -1,7 +1,7 @@
 """Precision lowering on the real models (models/lenet.py, models/mlp.py) with seeded
 synthetic data: int8 everywhere keeps top-1 agreement with fp32 >= 98%, fp16 stays within 1e-2
 relative, the per-layer search meets its budget on held-out samples and reports which layers
-needed more bits; the CLI prints the table; the lowered model runs natively (Q2's kernels).
+needed more bits; the CLI prints the table; the lowered model runs natively (the int8 kernels).
 
 Agreement is measured on 2048 held-out rows that the calibration never saw. The random-weight
 models have near-tied logits (LeNet: 2% of rows have a top-2 probability gap below 7e-4, with

@@ -1,4 +1,4 @@
-"""Fixed-point quantize/dequantize kernels, and the tensor-unit ops (developer E2's kernels)
+"""Fixed-point quantize/dequantize kernels, and the tensor-unit ops (codegen/bang/nn.py's kernels)
 reached through the emitter: float conv/matmul/pool on mlu370, quant.conv2d/matmul +
 dequantize (power-of-two scales) as one fixed-point __bang_conv on mlu270.
 
