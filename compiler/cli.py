@@ -239,10 +239,11 @@ def _run_compiled(folder, inputs):
               help="The processor to compile for (mlu: BANG C kernels + launch plan for the simulator).")
 @click.option("--profile", type=click.Choice(["mlu270", "mlu370"]), default="mlu270", show_default=True,
               help="With --target mlu: the MLU generation (mlu270 quantizes conv/matmul to int16).")
-@click.option("--emit", "emit", multiple=True, type=click.Choice(["ir", "llvm", "asm", "obj", "so"]),
+@click.option("--emit", "emit", multiple=True, type=click.Choice(["ir", "llvm", "asm", "obj", "so", "bang"]),
               help="Write only these forms (repeatable): ir = the frozen IR, llvm = optimized LLVM IR, "
-                   "asm = assembly, obj/so = the object file / shared library with header and weights. "
-                   "Default: obj, so, header, weights, IR and manifest.")
+                   "asm = assembly, obj/so = the object file / shared library with header and weights; "
+                   "bang (--target mlu, its only form) = .mlu kernels, launch plan and weights. "
+                   "Default: obj, so, header, weights, IR and manifest (cpu); bang (mlu).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="The size given to the inputs' unknown leading dimension.")
 @click.option("--outputs", "output_names", default=None, metavar="NAME,...",
@@ -272,6 +273,11 @@ def compile(model, output_dir, target, emit, batch, output_names, pipeline, expl
     """Compile a model file (it defines `inputs` and `outputs`; see the README)."""
     import json
 
+    if target == "mlu" and set(emit) - {"bang"}:
+        raise UserError(f"--target mlu writes BANG C (--emit bang); --emit {', '.join(sorted(set(emit) - {'bang'}))} "
+                        "is a CPU form")
+    if target == "cpu" and "bang" in emit:
+        raise UserError("--emit bang is the MLU's form: add --target mlu")
     if target == "mlu":
         return _compile_mlu(model, output_dir, profile, batch, output_names, pipeline, explain_fusion,
                             options)

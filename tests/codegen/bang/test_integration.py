@@ -42,6 +42,15 @@ def test_cli_mlu_errors_are_one_line(tmp_path):
     assert "floor_mod" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--emit", "bang"], "--emit bang is the MLU's form: add --target mlu"),
+    (["--target", "mlu", "--emit", "llvm"], "--emit llvm is a CPU form"),
+])
+def test_cli_emit_bang_goes_with_target_mlu(args, message, tmp_path):
+    result = CliRunner().invoke(main, ["compile", str(MODELS / "mlp.py"), "-o", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2 and message in result.output
+
+
 def test_session_ops_on_mlu_run_on_the_simulator():
     from tfc.mlu import last_reports
 
