@@ -233,6 +233,7 @@ def conv(strides, padding, dilations=(1, 1), relu=True):
     ((1, 12, 12, 2), (3, 3, 2, 5), (1, 1), "SAME", (2, 2), True),
     ((2, 6, 6, 16), (1, 1, 16, 8), (1, 1), "VALID", (1, 1), True),      # pointwise: GEMM in place
     ((2, 32, 32, 16), (3, 3, 16, 32), (1, 1), "SAME", (1, 1), True),    # large: split over workers
+    ((1, 16, 16, 3), (3, 3, 3, 6), (1, 1), "SAME", (1, 1), False),      # few channels: transposed GEMM
 ])
 def test_conv2d_epilogues(x_shape, f_shape, strides, padding, dilations, relu):
     x, f, b = rand(x_shape), rand(f_shape, seed=1), rand(f_shape[-1:], seed=2)

@@ -642,10 +642,17 @@ def _conv_gemm(k, op: Operation, win: Window, out: Value | None = None, bias=Non
     parallel = macs >= MIN_PARALLEL_MACS and THREADS > 1
     R, per_image, items, workers = pixel_chunks(N, P, IM2COL_BUDGET // max(K, 1), parallel)
     staged = dtype != dt.float32            # float16: the GEMM writes float32 rows first
+    # Few output channels (LeNet's 6 or 16) would fill a fraction of the GEMM's nr-wide tile:
+    # compute the transposed product [O, pixels] instead (pixels fill the vectors), then store
+    # it transposed, adding the bias and applying the relu on the way.
+    narrow = (dtype == dt.float32 and win.fmt == "NHWC" and O < gemm.default_config().nr
+              and R >= gemm.default_config().nr)
+    has_bias = bias is not null
     g_floats = max(gemm.scratch_floats(R, O, K), gemm.scratch_floats(O, R, K))
-    per_worker = R * K + g_floats + (R * O if staged else 0)
+    per_worker = R * K + g_floats + (R * O if staged or narrow else 0)
     work = scratch_of(k, per_worker * workers, F32)
     sgemm = gemm.declare_sgemm(module, relu)
+    plain_sgemm = gemm.declare_sgemm(module)
 
     def worker(b, tid, values):
         px, po, fw, work, bias = values
@@ -667,6 +674,18 @@ def _conv_gemm(k, op: Operation, win: Window, out: Value | None = None, bias=Non
                     with loops.for_range(b, 0, O, name="so") as o:
                         store_scalar(b, b.load(b.gep(crow, [o])),
                                      b.gep(po, [b.add(obase, b.mul(o, i64(os_[3])))]), dtype)
+            elif narrow:
+                b.call(plain_sgemm, [i64(O), rows, i64(K), fw, i64(1), i64(O), col, i64(1), i64(K),
+                                     cbuf, rows, null, gs, i64(0), i64(O)])
+                dst = b.gep(po, [b.mul(b.add(b.mul(n, i64(P)), p0), i64(O))])
+                with loops.for_range(b, 0, rows, name="tp") as j:
+                    with loops.for_range(b, 0, O, name="to") as o:
+                        v = b.load(b.gep(cbuf, [b.add(b.mul(o, rows), j)]))
+                        if has_bias:
+                            v = b.fadd(v, b.load(b.gep(bias, [o])))
+                        if relu:        # max(v, 0) keeping NaN, as the GEMM's relu does
+                            v = b.select(b.fcmp_ordered("<", v, ir.Constant(F32, 0.0)), ir.Constant(F32, 0.0), v)
+                        b.store(v, b.gep(dst, [b.add(b.mul(j, i64(O)), o)]))
             elif win.fmt == "NHWC":
                 dst = b.gep(po, [b.mul(b.add(b.mul(n, i64(P)), p0), i64(O))])
                 b.call(sgemm, [rows, i64(O), i64(K), col, i64(K), i64(1), fw, i64(O), i64(1),
