@@ -81,24 +81,11 @@ def prepare_module(model, profile: str = "mlu270", precision: str | None = None,
 
 
 def _synthetic_samples(module: Module, count: int = CALIBRATION_SAMPLES, seed: int = 0):
-    import numpy as np
+    from tfc.model import synthetic_samples
 
-    rng = np.random.default_rng(seed)
     function = module["main"] if "main" in module.functions else list(module)[0]
-    samples = []
-    for _ in range(count):
-        sample = {}
-        for i, arg in enumerate(function.args):
-            name = arg.name_hint or f"arg{i}"
-            dtype = arg.type.dtype.numpy
-            if np.dtype(dtype).kind == "f":
-                sample[name] = rng.standard_normal(arg.type.shape).astype(dtype)
-            elif np.dtype(dtype).kind == "b":
-                sample[name] = rng.random(arg.type.shape) < 0.5
-            else:
-                sample[name] = rng.integers(0, 10, arg.type.shape).astype(dtype)
-        samples.append(sample)
-    return samples
+    types = {arg.name_hint or f"arg{i}": arg.type for i, arg in enumerate(function.args)}
+    return synthetic_samples(types, count, seed)
 
 
 def compile_for_mlu(model, output_dir=None, profile: str = "mlu270", precision: str | None = None, *,

@@ -190,6 +190,12 @@ def calibration_samples(model: Model, count: int, batch: int = 1, seed: int = 0)
         if not data:
             raise ModelError(f"{model.path}: calibration_data() returned no samples")
         return data[:count]
+    return synthetic_samples(types, count, seed)
+
+
+def synthetic_samples(types: dict, count: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """`count` seeded input dicts for `types` (name -> TensorType with a static shape): floats
+    standard normal, integers in [0, 10), bools fair coins."""
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(count):
