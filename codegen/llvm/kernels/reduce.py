@@ -330,6 +330,15 @@ def _store_result(b, r: Reducer, total, ptr, off):
     b.store(r.finish(b, total), at(b, ptr, off))
 
 
+def _chunk(bb, c, C: int, K: int):
+    """(first index, length) of chunk c of size C over K outputs (the last chunk is shorter)."""
+    k0 = mul(bb, c, C)
+    if C >= K:
+        return k0, i64(K)
+    end = bb.add(as_i64(k0), i64(C))
+    return k0, bb.sub(bb.select(bb.icmp_signed("<", end, i64(K)), end, i64(K)), as_i64(k0))
+
+
 @kernel("math.reduce_sum", "math.reduce_mean", "math.reduce_max", "math.reduce_min",
         "math.reduce_prod", "math.reduce_any", "math.reduce_all")
 def _reduce(k, op: Operation) -> None:
@@ -381,13 +390,7 @@ def _reduce(k, op: Operation) -> None:
             *okivs, c = ivs
             base = lin(bb, okivs, [in_strides[i] for i in outer_kept])
             dst = lin(bb, okivs, [out_strides[i] for i in outer_kept])
-            k0 = mul(bb, c, C)
-            if chunks == 1:
-                length = i64(K)
-            else:
-                end = bb.add(as_i64(k0), i64(C))
-                length = bb.sub(bb.select(bb.icmp_signed("<", end, i64(K)), end, i64(K)),
-                                as_i64(k0))
+            k0, length = _chunk(bb, c, C, K)
             totals = scratch(k, bb, 0, r.total)
             with for_range(bb, 0, length, name="init") as j:
                 bb.store(r.total_identity(), bb.gep(totals, [j]))
@@ -438,13 +441,7 @@ def _reduce(k, op: Operation) -> None:
         *okivs, c = ivs
         base = lin(bb, okivs, [in_strides[i] for i in outer_kept])
         dst = lin(bb, okivs, [out_strides[i] for i in outer_kept])
-        k0 = mul(bb, c, C)
-        if chunks == 1:
-            length = i64(K)
-        else:
-            end = bb.add(as_i64(k0), i64(C))
-            length = bb.select(bb.icmp_signed("<", end, i64(K)), end, i64(K))
-            length = bb.sub(length, as_i64(k0))
+        k0, length = _chunk(bb, c, C, K)
         row_out = at(bb, ov, add(bb, dst, k0))
         acc = row_out if direct else scratch(k, bb, 0, r.acc)
         total = scratch(k, bb, 1, r.total) if two_level else acc
@@ -579,12 +576,7 @@ def _arg(k, op: Operation) -> None:
     def body(bb, ivs, values):
         xv, ov = values
         o, c = ivs
-        k0 = mul(bb, c, C)
-        if chunks == 1:
-            length = i64(I)
-        else:
-            end = bb.add(as_i64(k0), i64(C))
-            length = bb.sub(bb.select(bb.icmp_signed("<", end, i64(I)), end, i64(I)), as_i64(k0))
+        k0, length = _chunk(bb, c, C, I)
         row_out = at(bb, ov, add(bb, mul(bb, o, I), k0))
         best = scratch(k, bb, 0, val_ty)
         where = scratch(k, bb, 1, idx_ty)
